@@ -1,0 +1,64 @@
+using IdentityServer.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace IdentityServer.Data;
+
+/// <summary>The one place where the database provider is chosen. SQL Server would be one more case here.</summary>
+public static class DatabaseRegistration
+{
+    public static IServiceCollection AddIdentityDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        services.AddSingleton(options);
+        services.AddHostedService<DatabaseMigrationService>();
+        var configure = ProviderConfiguration(options);
+        services.AddDbContextPool<IdentityDbContext>(builder =>
+        {
+            configure(builder);
+            // The schema is guarded by a test comparing the migrated schema with the model on both providers,
+            // so EF's snapshot-based check (we write migrations by hand, without a snapshot) is not needed.
+            builder.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
+        });
+        return services;
+    }
+
+    internal static Action<DbContextOptionsBuilder> ProviderConfiguration(DatabaseOptions options)
+    {
+        if (string.Equals(options.Provider, DatabaseProviders.Sqlite, StringComparison.OrdinalIgnoreCase))
+        {
+            var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)
+                ? DefaultSqliteConnectionString(options.DataDirectory)
+                : options.ConnectionString;
+            return builder => builder.UseSqlite(connectionString);
+        }
+
+        if (string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                throw new StartupConfigurationException("Database:ConnectionString",
+                    "PostgreSQL needs a connection string (for example Host=localhost;Database=identity;Username=identity;Password=...).");
+            }
+
+            var connectionString = options.ConnectionString;
+            return builder => builder.UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure(3));
+        }
+
+        throw new StartupConfigurationException("Database:Provider",
+            $"'{options.Provider}' is not a known provider; use '{DatabaseProviders.Sqlite}' or '{DatabaseProviders.PostgreSql}'.");
+    }
+
+    private static string DefaultSqliteConnectionString(string dataDirectory)
+    {
+        var folder = Path.GetFullPath(dataDirectory);
+        Directory.CreateDirectory(folder);
+        return new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(folder, "identity.db"),
+            DefaultTimeout = 30,
+            Pooling = true,
+        }.ToString();
+    }
+}

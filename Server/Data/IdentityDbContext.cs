@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Data;
+
+/// <summary>The one database of the server. Column types are left to the provider so the same migrations run everywhere.</summary>
+public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> options)
+    : IdentityDbContext<ApplicationUser>(options)
+{
+    public DbSet<OAuthApplication> Applications => Set<OAuthApplication>();
+    public DbSet<OAuthAuthorization> Authorizations => Set<OAuthAuthorization>();
+    public DbSet<OAuthToken> Tokens => Set<OAuthToken>();
+    public DbSet<OAuthScope> Scopes => Set<OAuthScope>();
+    public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+
+        builder.Entity<ApplicationUser>(user =>
+        {
+            user.Property(u => u.Name).HasMaxLength(256);
+            user.Property(u => u.Picture).HasMaxLength(2048);
+        });
+
+        builder.Entity<OAuthApplication>(app =>
+        {
+            app.ToTable("Applications");
+            app.HasKey(a => a.Id);
+            app.Property(a => a.Id).HasMaxLength(64);
+            app.Property(a => a.ClientId).HasMaxLength(100).IsRequired();
+            app.HasIndex(a => a.ClientId).IsUnique();
+            app.Property(a => a.ClientSecretHash).HasMaxLength(128);
+            app.Property(a => a.PreviousClientSecretHash).HasMaxLength(128);
+            app.Property(a => a.ClientType).HasMaxLength(32).IsRequired();
+            app.Property(a => a.ConsentType).HasMaxLength(32).IsRequired();
+            app.Property(a => a.DisplayName).HasMaxLength(200).IsRequired();
+            app.Property(a => a.LogoUri).HasMaxLength(2048);
+            app.Property(a => a.ClientUri).HasMaxLength(2048);
+            app.Property(a => a.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
+        });
+
+        builder.Entity<OAuthAuthorization>(auth =>
+        {
+            auth.ToTable("Authorizations");
+            auth.HasKey(a => a.Id);
+            auth.Property(a => a.Id).HasMaxLength(64);
+            auth.Property(a => a.ApplicationId).HasMaxLength(64).IsRequired();
+            auth.Property(a => a.Subject).HasMaxLength(400).IsRequired();
+            auth.Property(a => a.Status).HasMaxLength(50).IsRequired();
+            auth.Property(a => a.Type).HasMaxLength(50).IsRequired();
+            auth.Property(a => a.SessionId).HasMaxLength(64);
+            auth.Property(a => a.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
+            auth.HasOne(a => a.Application).WithMany().HasForeignKey(a => a.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+            auth.HasIndex(a => new { a.ApplicationId, a.Status, a.Subject, a.Type });
+            auth.HasIndex(a => a.Subject);
+            auth.HasIndex(a => a.SessionId);
+            // Pruning finds dead grants by age without scanning the table.
+            auth.HasIndex(a => a.CreationDate);
+        });
+
+        builder.Entity<OAuthToken>(token =>
+        {
+            token.ToTable("Tokens");
+            token.HasKey(t => t.Id);
+            token.Property(t => t.Id).HasMaxLength(64);
+            token.Property(t => t.ApplicationId).HasMaxLength(64).IsRequired();
+            token.Property(t => t.AuthorizationId).HasMaxLength(64);
+            token.Property(t => t.Subject).HasMaxLength(400).IsRequired();
+            token.Property(t => t.Type).HasMaxLength(50).IsRequired();
+            token.Property(t => t.Status).HasMaxLength(50).IsRequired();
+            token.Property(t => t.ReferenceId).HasMaxLength(100).IsRequired();
+            token.Property(t => t.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
+            token.HasIndex(t => t.ReferenceId).IsUnique();
+            token.HasIndex(t => new { t.ApplicationId, t.Status, t.Subject, t.Type });
+            token.HasIndex(t => t.AuthorizationId);
+            // Pruning walks expired rows through this index instead of scanning the table.
+            token.HasIndex(t => t.ExpirationDate);
+            token.HasOne(t => t.Application).WithMany().HasForeignKey(t => t.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+            token.HasOne(t => t.Authorization).WithMany().HasForeignKey(t => t.AuthorizationId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<OAuthScope>(scope =>
+        {
+            scope.ToTable("Scopes");
+            scope.HasKey(s => s.Id);
+            scope.Property(s => s.Id).HasMaxLength(64);
+            scope.Property(s => s.Name).HasMaxLength(200).IsRequired();
+            scope.HasIndex(s => s.Name).IsUnique();
+            scope.Property(s => s.DisplayName).HasMaxLength(200);
+            scope.Property(s => s.Description).HasMaxLength(1000);
+            scope.Property(s => s.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
+        });
+
+        builder.Entity<RevokedAccessToken>(revoked =>
+        {
+            revoked.ToTable("RevokedAccessTokens");
+            revoked.HasKey(r => r.Jti);
+            revoked.Property(r => r.Jti).HasMaxLength(100);
+            revoked.HasIndex(r => r.ExpirationDate);
+        });
+    }
+}

@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace IdentityServer.Hosting;
+
+/// <summary>
+/// Gives every request a correlation id: the caller's <c>X-Correlation-ID</c> when it is short and plain, otherwise the
+/// W3C trace id. It is echoed in the response and carried by every log line of the request (a logging scope).
+/// </summary>
+public static class CorrelationId
+{
+    public const string HeaderName = "X-Correlation-ID";
+    private const string ItemKey = "CorrelationId";
+
+    public static string Get(HttpContext context) =>
+        context.Items.TryGetValue(ItemKey, out var value) && value is string id ? id : context.TraceIdentifier;
+
+    public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var id = context.Request.Headers[HeaderName].ToString();
+        if (!IsAcceptable(id))
+        {
+            id = Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier;
+        }
+
+        context.Items[ItemKey] = id;
+        context.Response.Headers[HeaderName] = id;
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Requests");
+        using (logger.BeginScope(new KeyValuePair<string, object>[] { new("CorrelationId", id) }))
+        {
+            await next(context);
+        }
+    });
+
+    private static bool IsAcceptable(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+}

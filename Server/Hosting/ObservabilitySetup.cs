@@ -1,0 +1,32 @@
+using IdentityServer.Data;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace IdentityServer.Hosting;
+
+public static class ObservabilitySetup
+{
+    /// <summary>JSON console logs outside Development (one object per line, with scopes: the correlation id).</summary>
+    public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        if (builder.Environment.IsDevelopment())
+        {
+            builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; });
+        }
+        else
+        {
+            builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
+        }
+
+        builder.Services.AddHealthChecks().AddDbContextCheck<IdentityDbContext>("database", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Liveness answers while the process runs; readiness also needs the database.</summary>
+    public static WebApplication MapHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+}

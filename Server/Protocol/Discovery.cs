@@ -1,0 +1,116 @@
+using System.Text.Json;
+using IdentityServer.Tokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace IdentityServer.Protocol;
+
+/// <summary>
+/// The discovery document (OpenID Connect Discovery 1.0 §3) and the JWKS (RFC 7517), serialized once per
+/// configuration and key ring rather than per request. They list only what the server implements.
+/// </summary>
+public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing keys)
+{
+    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys));
+    private readonly Lazy<byte[]> _jwks = new(() => BuildJwks(keys));
+
+    public byte[] Configuration => _configuration.Value;
+    public byte[] Jwks => _jwks.Value;
+
+    /// <summary>The absolute URL of an endpoint under the issuer.</summary>
+    public static string EndpointUrl(ProtocolOptions protocol, string path) => protocol.Issuer.TrimEnd('/') + path;
+
+    private static byte[] BuildConfiguration(ProtocolOptions protocol, SigningKeyRing keys)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("issuer", protocol.Issuer);
+            json.WriteString("jwks_uri", EndpointUrl(protocol, EndpointPaths.Jwks));
+            WriteArray(json, "id_token_signing_alg_values_supported", keys.Keys.Select(k => k.Algorithm).Distinct());
+            WriteArray(json, "subject_types_supported", ["public"]);
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    internal static void WriteArray(Utf8JsonWriter json, string name, IEnumerable<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static byte[] BuildJwks(SigningKeyRing keys)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("keys");
+            foreach (var key in keys.Keys)
+            {
+                WritePublicJwk(json, key);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Writes only public members: never d, p, q, dp, dq or qi.</summary>
+    private static void WritePublicJwk(Utf8JsonWriter json, SigningKey key)
+    {
+        json.WriteStartObject();
+        json.WriteString("use", "sig");
+        json.WriteString("kid", key.KeyId);
+        json.WriteString("alg", key.Algorithm);
+        switch (key.Key)
+        {
+            case RsaSecurityKey rsa:
+                var parameters = rsa.Rsa.ExportParameters(includePrivateParameters: false);
+                json.WriteString("kty", "RSA");
+                json.WriteString("n", Base64UrlEncoder.Encode(parameters.Modulus));
+                json.WriteString("e", Base64UrlEncoder.Encode(parameters.Exponent));
+                break;
+            case ECDsaSecurityKey ec:
+                var point = ec.ECDsa.ExportParameters(includePrivateParameters: false);
+                json.WriteString("kty", "EC");
+                json.WriteString("crv", ec.ECDsa.KeySize switch { 256 => "P-256", 384 => "P-384", _ => "P-521" });
+                json.WriteString("x", Base64UrlEncoder.Encode(point.Q.X));
+                json.WriteString("y", Base64UrlEncoder.Encode(point.Q.Y));
+                break;
+            default:
+                throw new InvalidOperationException("Only RSA and EC keys are published.");
+        }
+
+        json.WriteEndObject();
+    }
+}
+
+public static class DiscoveryEndpoints
+{
+    public static IEndpointRouteBuilder MapDiscoveryEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(EndpointPaths.Discovery, (DiscoveryDocument document, HttpContext context) =>
+            WriteCached(context, document.Configuration, "application/json"));
+        app.MapGet(EndpointPaths.Jwks, (DiscoveryDocument document, HttpContext context) =>
+            WriteCached(context, document.Jwks, "application/json"));
+        return app;
+    }
+
+    private static IResult WriteCached(HttpContext context, byte[] body, string contentType)
+    {
+        // Both change only with configuration or keys; an hour of caching lets clients skip most fetches, and a
+        // rotated key is published (as a secondary) long before it starts signing.
+        context.Response.Headers.CacheControl = "public, max-age=3600";
+        return Results.Bytes(body, contentType);
+    }
+}

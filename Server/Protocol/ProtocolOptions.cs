@@ -1,0 +1,22 @@
+namespace IdentityServer.Protocol;
+
+public sealed class ProtocolOptions
+{
+    public const string Section = "Server";
+
+    /// <summary>The issuer identifier, used exactly as configured in tokens, discovery and the iss response parameter.</summary>
+    public string Issuer { get; set; } = "";
+}
+
+/// <summary>Where each endpoint lives, relative to the issuer.</summary>
+public static class EndpointPaths
+{
+    public const string Discovery = "/.well-known/openid-configuration";
+    public const string Jwks = "/.well-known/jwks";
+    public const string Authorize = "/connect/authorize";
+    public const string Token = "/connect/token";
+    public const string UserInfo = "/connect/userinfo";
+    public const string Introspection = "/connect/introspect";
+    public const string Revocation = "/connect/revoke";
+    public const string EndSession = "/connect/endsession";
+}

@@ -1,0 +1,41 @@
+using IdentityServer.Hosting;
+
+namespace IdentityServer.Protocol;
+
+public static class ProtocolRegistration
+{
+    public static WebApplicationBuilder AddProtocol(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ProtocolOptions.Section).Get<ProtocolOptions>() ?? new ProtocolOptions();
+        ValidateIssuer(options.Issuer);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<DiscoveryDocument>();
+        return builder;
+    }
+
+    public static WebApplication MapProtocol(this WebApplication app)
+    {
+        app.MapDiscoveryEndpoints();
+        return app;
+    }
+
+    /// <summary>OpenID Connect Discovery 1.0 §3: the issuer is an https URL with no query or fragment (http is tolerated for loopback development).</summary>
+    private static void ValidateIssuer(string issuer)
+    {
+        const string setting = "Server:Issuer";
+        if (string.IsNullOrWhiteSpace(issuer))
+        {
+            throw new StartupConfigurationException(setting, "the issuer is required (for example https://id.example.com).");
+        }
+
+        if (!Uri.TryCreate(issuer, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new StartupConfigurationException(setting, $"'{issuer}' is not an absolute http(s) URL.");
+        }
+
+        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            throw new StartupConfigurationException(setting, $"'{issuer}' must not have a query or fragment.");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace IdentityServer.Tokens;
+
+public static class TokenRegistration
+{
+    /// <summary>Loads the signing keys now, so a bad key stops startup before anything listens.</summary>
+    public static WebApplicationBuilder AddTokens(this WebApplicationBuilder builder)
+    {
+        var signing = builder.Configuration.GetSection(SigningOptions.Section).Get<SigningOptions>() ?? new SigningOptions();
+        builder.Services.AddSingleton(SigningKeyRing.Load(signing, builder.Environment));
+        builder.Services.AddSingleton(builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions());
+        builder.Services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+}
