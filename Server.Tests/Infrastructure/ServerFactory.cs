@@ -1,0 +1,83 @@
+using IdentityServer.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace IdentityServer.Tests.Infrastructure;
+
+/// <summary>
+/// The in-process server host. One instance per database is shared by the tests (xunit collection fixtures), on a
+/// throwaway SQLite file or on a database of the shared throwaway PostgreSQL cluster. Time is a <see cref="FakeTimeProvider"/>
+/// that starts at the real time, so tests move it forward instead of sleeping.
+/// </summary>
+public class ServerFactory : WebApplicationFactory<Program>
+{
+    public const string Issuer = "https://id.test.example";
+
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "idsrv-tests-" + Guid.NewGuid().ToString("N"));
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>Extra settings (for example Database:Provider and Database:ConnectionString for PostgreSQL).</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Server:Issuer"] = Issuer,
+            ["Database:Provider"] = "Sqlite",
+            ["Database:DataDirectory"] = _dataDirectory,
+            ["Signing:DevelopmentKeyPath"] = Path.Combine(_dataDirectory, "keys", "signing.pem"),
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        // UseSetting feeds the host configuration before the application's builder code reads it.
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(Time);
+        });
+    }
+
+    public async Task<T> WithDatabaseAsync<T>(Func<IdentityDbContext, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<IdentityDbContext>());
+    }
+
+    public async Task WithDatabaseAsync(Func<IdentityDbContext, Task> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        await work(scope.ServiceProvider.GetRequiredService<IdentityDbContext>());
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            try
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                Directory.Delete(_dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temp folder left behind is harmless.
+            }
+        }
+    }
+}

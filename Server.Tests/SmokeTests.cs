@@ -1,0 +1,18 @@
+using System.Net;
+using System.Text.Json;
+using IdentityServer.Tests.Infrastructure;
+
+namespace IdentityServer.Tests;
+
+public sealed class SmokeTests(SqliteServer server) : IClassFixture<SqliteServer>
+{
+    [Fact]
+    public async Task Discovery_names_the_configured_issuer()
+    {
+        using var client = server.CreateClient();
+        var response = await client.GetAsync(new Uri("/.well-known/openid-configuration", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(ServerFactory.Issuer, json.RootElement.GetProperty("issuer").GetString());
+    }
+}
