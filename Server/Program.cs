@@ -1,3 +1,5 @@
+using IdentityServer.Accounts;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol;
@@ -9,13 +11,20 @@ try
     builder.AddServerConfiguration();
     builder.AddObservability();
     builder.Services.AddIdentityDatabase(builder.Configuration);
+    builder.Services.AddClients(builder.Configuration);
     builder.AddTokens();
     builder.AddProtocol();
+    builder.AddAccounts();
 
     var app = builder.Build();
     app.UseCorrelationId();
+    app.UseStaticFiles();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    app.UseAntiforgery();
     app.MapHealth();
     app.MapProtocol();
+    app.MapRazorPages();
     await app.RunAsync();
     return 0;
 }

@@ -43,7 +43,7 @@ public static class DatabaseRegistration
             }
 
             var connectionString = options.ConnectionString;
-            return builder => builder.UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure(3));
+            return builder => builder.UseNpgsql(connectionString);
         }
 
         throw new StartupConfigurationException("Database:Provider",

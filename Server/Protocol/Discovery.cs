@@ -1,4 +1,6 @@
 using System.Text.Json;
+using IdentityServer.Clients;
+using IdentityServer.Protocol.Grants;
 using IdentityServer.Tokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -19,6 +21,9 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
     /// <summary>The absolute URL of an endpoint under the issuer.</summary>
     public static string EndpointUrl(ProtocolOptions protocol, string path) => protocol.Issuer.TrimEnd('/') + path;
 
+    private static readonly string[] ClientAuthMethods = ["client_secret_basic", "client_secret_post", "none"];
+    private static readonly string[] ConfidentialAuthMethods = ["client_secret_basic", "client_secret_post"];
+
     private static byte[] BuildConfiguration(ProtocolOptions protocol, SigningKeyRing keys)
     {
         var buffer = new MemoryStream();
@@ -26,9 +31,30 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
         {
             json.WriteStartObject();
             json.WriteString("issuer", protocol.Issuer);
+            json.WriteString("authorization_endpoint", EndpointUrl(protocol, EndpointPaths.Authorize));
+            json.WriteString("token_endpoint", EndpointUrl(protocol, EndpointPaths.Token));
+            json.WriteString("userinfo_endpoint", EndpointUrl(protocol, EndpointPaths.UserInfo));
             json.WriteString("jwks_uri", EndpointUrl(protocol, EndpointPaths.Jwks));
-            WriteArray(json, "id_token_signing_alg_values_supported", keys.Keys.Select(k => k.Algorithm).Distinct());
+            json.WriteString("introspection_endpoint", EndpointUrl(protocol, EndpointPaths.Introspection));
+            json.WriteString("revocation_endpoint", EndpointUrl(protocol, EndpointPaths.Revocation));
+            WriteArray(json, "scopes_supported", ScopeCatalog.StandardScopes.Keys);
+            WriteArray(json, "response_types_supported", ["code"]);
+            WriteArray(json, "response_modes_supported", [ResponseModes.Query, ResponseModes.FormPost]);
+            WriteArray(json, "grant_types_supported", GrantTypes.All);
+            WriteArray(json, "code_challenge_methods_supported", ["S256"]);
+            WriteArray(json, "token_endpoint_auth_methods_supported", ClientAuthMethods);
+            WriteArray(json, "introspection_endpoint_auth_methods_supported", ConfidentialAuthMethods);
+            WriteArray(json, "revocation_endpoint_auth_methods_supported", ClientAuthMethods);
             WriteArray(json, "subject_types_supported", ["public"]);
+            WriteArray(json, "id_token_signing_alg_values_supported", keys.Keys.Select(k => k.Algorithm).Distinct());
+            WriteArray(json, "prompt_values_supported", [Prompts.None, Prompts.Login, Prompts.Consent, Prompts.SelectAccount]);
+            WriteArray(json, "claims_supported", ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+                "name", "preferred_username", "picture", "updated_at", "email", "email_verified"]);
+            WriteArray(json, "ui_locales_supported", ["en"]);
+            json.WriteBoolean("claims_parameter_supported", false);
+            json.WriteBoolean("request_parameter_supported", false);
+            json.WriteBoolean("request_uri_parameter_supported", false);
+            json.WriteBoolean("authorization_response_iss_parameter_supported", true);
             json.WriteEndObject();
         }
 

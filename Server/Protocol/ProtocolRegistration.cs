@@ -1,4 +1,5 @@
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.Grants;
 
 namespace IdentityServer.Protocol;
 
@@ -10,12 +11,25 @@ public static class ProtocolRegistration
         ValidateIssuer(options.Issuer);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();
+        builder.Services.AddSingleton<ClientAuthenticator>();
+        builder.Services.AddSingleton<AudienceResolver>();
+        builder.Services.AddSingleton<AuthorizationRequestValidator>();
+        builder.Services.AddScoped<AuthorizationCodeIssuer>();
+        builder.Services.AddSingleton<TokenResponseFactory>();
+        builder.Services.AddScoped<AuthorizationCodeGrant>();
+        builder.Services.AddScoped<RefreshTokenGrant>();
+        builder.Services.AddScoped<ClientCredentialsGrant>();
         return builder;
     }
 
     public static WebApplication MapProtocol(this WebApplication app)
     {
         app.MapDiscoveryEndpoints();
+        app.MapAuthorizeEndpoint();
+        app.MapTokenEndpoint();
+        app.MapUserInfoEndpoint();
+        app.MapIntrospectionEndpoint();
+        app.MapRevocationEndpoint();
         return app;
     }
 

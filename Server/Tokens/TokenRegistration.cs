@@ -9,6 +9,10 @@ public static class TokenRegistration
         builder.Services.AddSingleton(SigningKeyRing.Load(signing, builder.Environment));
         builder.Services.AddSingleton(builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions());
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<JwtWriter>();
+        builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<AccessTokenValidator>();
+        builder.Services.AddScoped<GrantStore>();
         return builder;
     }
 }

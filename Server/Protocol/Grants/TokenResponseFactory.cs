@@ -1,0 +1,78 @@
+using IdentityServer.Clients;
+using IdentityServer.Tokens;
+
+namespace IdentityServer.Protocol.Grants;
+
+/// <summary>What a successful grant hands out: the access token's facts, and the user facts an identity token needs.</summary>
+public sealed record GrantOutcome(
+    ClientDescriptor Client,
+    string Subject,
+    IReadOnlyList<string> Scopes,
+    IReadOnlyList<string> Audiences,
+    string? AuthorizationId,
+    GrantPayload? User = null,
+    string? Nonce = null,
+    string? RefreshToken = null);
+
+/// <summary>Mints the tokens of a successful grant and writes the RFC 6749 §5.1 response.</summary>
+public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions options, TimeProvider time)
+{
+    public IResult Create(GrantOutcome outcome)
+    {
+        var lifetimes = TokenLifetimes.For(outcome.Client, options);
+        var access = issuer.CreateAccessToken(new AccessTokenRequest(
+            outcome.Subject, outcome.Client.ClientId, outcome.Audiences, outcome.Scopes, lifetimes.AccessToken,
+            outcome.User?.AuthTime, outcome.AuthorizationId));
+
+        string? identityToken = null;
+        if (outcome.User is not null && outcome.Scopes.Contains(ScopeCatalog.OpenId))
+        {
+            identityToken = issuer.CreateIdentityToken(new IdentityTokenRequest(
+                outcome.Subject, outcome.Client.ClientId, lifetimes.IdentityToken, outcome.User.AuthTime, outcome.Nonce,
+                outcome.User.SessionId, access.Value, Filter(outcome.User.Claims, outcome.Scopes)));
+        }
+
+        var expiresIn = (long)Math.Round((access.ExpiresAt - time.GetUtcNow()).TotalSeconds);
+        return new OAuthJsonResult(StatusCodes.Status200OK, json =>
+        {
+            json.WriteString("access_token", access.Value);
+            json.WriteString("token_type", "Bearer");
+            json.WriteNumber("expires_in", expiresIn);
+            if (outcome.Scopes.Count > 0)
+            {
+                json.WriteString("scope", string.Join(' ', outcome.Scopes));
+            }
+
+            if (identityToken is not null)
+            {
+                json.WriteString("id_token", identityToken);
+            }
+
+            if (outcome.RefreshToken is not null)
+            {
+                json.WriteString("refresh_token", outcome.RefreshToken);
+            }
+        });
+    }
+
+    /// <summary>A narrowed refresh keeps only the claims of the scopes still granted.</summary>
+    private static UserClaimSet? Filter(UserClaimSet? claims, IReadOnlyList<string> scopes)
+    {
+        if (claims is null)
+        {
+            return null;
+        }
+
+        var profile = scopes.Contains(ScopeCatalog.Profile);
+        var email = scopes.Contains(ScopeCatalog.Email);
+        return new UserClaimSet
+        {
+            Name = profile ? claims.Name : null,
+            PreferredUsername = profile ? claims.PreferredUsername : null,
+            Picture = profile ? claims.Picture : null,
+            UpdatedAt = profile ? claims.UpdatedAt : null,
+            Email = email ? claims.Email : null,
+            EmailVerified = email ? claims.EmailVerified : null,
+        };
+    }
+}

@@ -1,0 +1,133 @@
+using IdentityServer.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Tokens;
+
+/// <summary>
+/// The stateful half of the token design: authorizations (grants, token families) and reference tokens, with the
+/// status transitions that must be atomic across server instances. State changes are single conditional statements
+/// (UPDATE ... WHERE Status = 'valid'), so the database decides races, not a lock in one process.
+/// </summary>
+public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
+{
+    public IdentityDbContext Database => db;
+
+    public DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    /// <summary>Adds a reference token to the unit of work (the caller saves) and returns its opaque value.</summary>
+    public string AddToken(string type, string applicationId, string? authorizationId, string subject, GrantPayload payload, DateTime expiresAt)
+    {
+        var (value, hash) = OpaqueToken.Create();
+        db.Tokens.Add(new OAuthToken
+        {
+            ApplicationId = applicationId,
+            AuthorizationId = authorizationId,
+            Subject = subject,
+            Type = type,
+            Status = Statuses.Valid,
+            ReferenceId = hash,
+            Payload = payload.Serialize(),
+            CreationDate = Now,
+            ExpirationDate = expiresAt,
+        });
+        return value;
+    }
+
+    /// <summary>Finds a reference token by its opaque value; malformed values are never looked up.</summary>
+    public async Task<OAuthToken?> FindTokenAsync(string? value, CancellationToken cancellationToken)
+    {
+        if (!OpaqueToken.IsWellFormed(value))
+        {
+            return null;
+        }
+
+        var hash = OpaqueToken.Hash(value!);
+        return await db.Tokens.AsNoTracking().Include(t => t.Authorization)
+            .FirstOrDefaultAsync(t => t.ReferenceId == hash, cancellationToken);
+    }
+
+    /// <summary>Marks a valid token redeemed. Exactly one caller wins when several race for the same token.</summary>
+    public async Task<bool> TryRedeemAsync(string tokenId, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var changed = await db.Tokens
+            .Where(t => t.Id == tokenId && t.Status == Statuses.Valid)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(t => t.Status, Statuses.Redeemed)
+                .SetProperty(t => t.RedemptionDate, now)
+                .SetProperty(t => t.ConcurrencyToken, Guid.NewGuid().ToString("N")), cancellationToken);
+        return changed == 1;
+    }
+
+    /// <summary>Revokes a grant and every token of it (a whole refresh-token family, or what a replayed code issued).</summary>
+    public async Task RevokeAuthorizationAsync(string authorizationId, CancellationToken cancellationToken)
+    {
+        await RevokeAsync(db.Authorizations.Where(a => a.Id == authorizationId), cancellationToken);
+    }
+
+    /// <summary>Revokes every grant of a person (sign out everywhere).</summary>
+    public Task<int> RevokeSubjectAsync(string subject, CancellationToken cancellationToken) =>
+        RevokeAsync(db.Authorizations.Where(a => a.Subject == subject), cancellationToken);
+
+    /// <summary>Revokes every grant of one client, optionally only one person's.</summary>
+    public Task<int> RevokeClientAsync(string applicationId, string? subject, CancellationToken cancellationToken) =>
+        RevokeAsync(db.Authorizations.Where(a => a.ApplicationId == applicationId && (subject == null || a.Subject == subject)), cancellationToken);
+
+    private async Task<int> RevokeAsync(IQueryable<OAuthAuthorization> authorizations, CancellationToken cancellationToken)
+    {
+        var ids = authorizations.Where(a => a.Status == Statuses.Valid).Select(a => a.Id);
+        var idList = await ids.ToListAsync(cancellationToken);
+        if (idList.Count == 0)
+        {
+            return 0;
+        }
+
+        // Tokens first, then their grants; each statement is idempotent, so a retry or a concurrent revoke is harmless.
+        await db.Tokens
+            .Where(t => t.AuthorizationId != null && idList.Contains(t.AuthorizationId) && t.Status != Statuses.Revoked)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Revoked), cancellationToken);
+        return await db.Authorizations
+            .Where(a => idList.Contains(a.Id) && a.Status == Statuses.Valid)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(a => a.Status, Statuses.Revoked)
+                .SetProperty(a => a.ConcurrencyToken, Guid.NewGuid().ToString("N")), cancellationToken);
+    }
+
+    /// <summary>Revokes one JWT access token until it expires (RFC 7009 §2): its jti is remembered, then pruned.</summary>
+    public async Task RevokeAccessTokenAsync(string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        if (await db.RevokedAccessTokens.AnyAsync(r => r.Jti == jti, cancellationToken))
+        {
+            return;
+        }
+
+        db.RevokedAccessTokens.Add(new RevokedAccessToken { Jti = jti, ExpirationDate = expiresAt.UtcDateTime });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent revocation of the same token got there first: the end state is the same.
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Whether an access token that validated cryptographically is still live: its jti not revoked and its grant
+    /// (when it has one) still valid. One indexed query; introspection needs the truth now, so nothing is cached.
+    /// </summary>
+    public async Task<bool> IsAccessTokenLiveAsync(ValidatedAccessToken token, CancellationToken cancellationToken)
+    {
+        if (token.AuthorizationId is null)
+        {
+            return !await db.RevokedAccessTokens.AnyAsync(r => r.Jti == token.Jti, cancellationToken);
+        }
+
+        var authorizationId = token.AuthorizationId;
+        var jti = token.Jti;
+        return await db.Authorizations
+            .AnyAsync(a => a.Id == authorizationId && a.Status == Statuses.Valid
+                && !db.RevokedAccessTokens.Any(r => r.Jti == jti), cancellationToken);
+    }
+}

@@ -1,0 +1,118 @@
+using IdentityServer.Protocol;
+
+namespace IdentityServer.Tokens;
+
+/// <summary>What an access token is issued for.</summary>
+public sealed record AccessTokenRequest(
+    string Subject,
+    string ClientId,
+    IReadOnlyCollection<string> Audiences,
+    IReadOnlyCollection<string> Scopes,
+    TimeSpan Lifetime,
+    long? AuthTime = null,
+    string? AuthorizationId = null);
+
+public sealed record IssuedAccessToken(string Value, string Jti, DateTimeOffset ExpiresAt);
+
+/// <summary>What an identity token is issued for (OpenID Connect Core §2).</summary>
+public sealed record IdentityTokenRequest(
+    string Subject,
+    string ClientId,
+    TimeSpan Lifetime,
+    long? AuthTime,
+    string? Nonce,
+    string? SessionId,
+    string? AccessToken,
+    UserClaimSet? Claims);
+
+/// <summary>Mints the JWTs this server issues: RFC 9068 access tokens and OpenID Connect identity tokens.</summary>
+public sealed class TokenIssuer(JwtWriter writer, ProtocolOptions protocol, TimeProvider time)
+{
+    /// <summary>Private claim naming the grant (Authorizations row) a token belongs to, so introspection can check it.</summary>
+    public const string AuthorizationIdClaim = "grant_id";
+    public const string AccessTokenType = "at+jwt";
+
+    public IssuedAccessToken CreateAccessToken(AccessTokenRequest request)
+    {
+        var now = time.GetUtcNow();
+        var expires = now + request.Lifetime;
+        var jti = OpaqueToken.NewId();
+        // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required; scope when scopes were granted.
+        var token = writer.Sign(AccessTokenType, json =>
+        {
+            json.WriteString("iss", protocol.Issuer);
+            json.WriteNumber("exp", expires.ToUnixTimeSeconds());
+            WriteAudience(json, request.Audiences);
+            json.WriteString("sub", request.Subject);
+            json.WriteString("client_id", request.ClientId);
+            json.WriteNumber("iat", now.ToUnixTimeSeconds());
+            json.WriteString("jti", jti);
+            if (request.Scopes.Count > 0)
+            {
+                json.WriteString("scope", string.Join(' ', request.Scopes));
+            }
+
+            if (request.AuthTime is { } authTime)
+            {
+                json.WriteNumber("auth_time", authTime);
+            }
+
+            if (request.AuthorizationId is { } authorizationId)
+            {
+                json.WriteString(AuthorizationIdClaim, authorizationId);
+            }
+        });
+        return new IssuedAccessToken(token, jti, expires);
+    }
+
+    public string CreateIdentityToken(IdentityTokenRequest request)
+    {
+        var now = time.GetUtcNow();
+        return writer.Sign("JWT", json =>
+        {
+            json.WriteString("iss", protocol.Issuer);
+            json.WriteString("sub", request.Subject);
+            json.WriteString("aud", request.ClientId);
+            json.WriteNumber("exp", (now + request.Lifetime).ToUnixTimeSeconds());
+            json.WriteNumber("iat", now.ToUnixTimeSeconds());
+            if (request.AuthTime is { } authTime)
+            {
+                json.WriteNumber("auth_time", authTime);
+            }
+
+            if (!string.IsNullOrEmpty(request.Nonce))
+            {
+                json.WriteString("nonce", request.Nonce);
+            }
+
+            if (!string.IsNullOrEmpty(request.SessionId))
+            {
+                json.WriteString("sid", request.SessionId);
+            }
+
+            if (request.AccessToken is not null)
+            {
+                json.WriteString("at_hash", writer.HalfHash(request.AccessToken));
+            }
+
+            request.Claims?.WriteTo(json);
+        });
+    }
+
+    private static void WriteAudience(System.Text.Json.Utf8JsonWriter json, IReadOnlyCollection<string> audiences)
+    {
+        if (audiences.Count == 1)
+        {
+            json.WriteString("aud", audiences.First());
+            return;
+        }
+
+        json.WriteStartArray("aud");
+        foreach (var audience in audiences)
+        {
+            json.WriteStringValue(audience);
+        }
+
+        json.WriteEndArray();
+    }
+}
