@@ -1,4 +1,6 @@
+using IdentityServer.Accounts.Sessions;
 using IdentityServer.Data;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 
 namespace IdentityServer.Accounts;
@@ -27,6 +29,7 @@ public static class AccountRegistration
             .AddDefaultTokenProviders();
 
         var development = builder.Environment.IsDevelopment();
+        var sessionOptions = builder.Configuration.GetSection(SignInSessionOptions.Section).Get<SignInSessionOptions>() ?? new SignInSessionOptions();
         services.ConfigureApplicationCookie(options =>
         {
             options.Cookie.Name = "idsrv.session";
@@ -38,8 +41,29 @@ public static class AccountRegistration
             options.LogoutPath = "/account/logout";
             options.AccessDeniedPath = "/account/login";
             options.SlidingExpiration = true;
-            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.ExpireTimeSpan = sessionOptions.IdleTimeout;
         });
+
+        // Server-side sessions: the cookie carries only the session id; the ticket lives in the database.
+        services.AddSingleton(sessionOptions);
+        services.AddSingleton<DatabaseTicketStore>();
+        services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
+            .Configure<DatabaseTicketStore>((options, store) => options.SessionStore = store);
+        // Identity re-issues the principal when it re-validates the security stamp; keep the session's sid and auth_time.
+        services.Configure<SecurityStampValidatorOptions>(options => options.OnRefreshingPrincipal = context =>
+        {
+            var keep = context.CurrentPrincipal?.Claims.Where(c => c.Type is SignInSession.SessionIdClaim or SignInSession.AuthTimeClaim).ToList() ?? [];
+            if (context.NewPrincipal?.Identity is System.Security.Claims.ClaimsIdentity identity)
+            {
+                identity.AddClaims(keep);
+            }
+
+            return Task.CompletedTask;
+        });
+        services.AddScoped<SessionService>();
+        services.AddSingleton<LogoutNotifier>();
+        services.AddHostedService<LogoutDelivery>();
+        services.AddHttpClient(LogoutDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
         services.AddScoped<UserClaimsReader>();
         services.AddScoped<ConsentService>();
         services.AddRazorPages();

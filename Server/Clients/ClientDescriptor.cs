@@ -84,4 +84,8 @@ public sealed class ClientSettings
     public TimeSpan? IdentityTokenLifetime { get; set; }
     public TimeSpan? RefreshTokenSlidingLifetime { get; set; }
     public TimeSpan? RefreshTokenAbsoluteLifetime { get; set; }
+    /// <summary>Where logout tokens are POSTed when a session of this client's user ends (Back-Channel Logout 1.0 §2.2).</summary>
+    public string? BackchannelLogoutUri { get; set; }
+    /// <summary>Whether the client needs <c>sid</c> in logout tokens (§2.2 backchannel_logout_session_required).</summary>
+    public bool? BackchannelLogoutSessionRequired { get; set; }
 }

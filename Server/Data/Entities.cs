@@ -132,3 +132,23 @@ public static class TokenTypes
     public const string AuthorizationCode = "authorization_code";
     public const string RefreshToken = "refresh_token";
 }
+
+/// <summary>
+/// A server-side sign-in session. The browser's cookie carries only its id (the <c>sid</c> of our ID tokens); the
+/// authentication ticket lives here, so any instance can list or end a session, and ending it takes effect everywhere.
+/// </summary>
+public sealed class UserSession
+{
+    public required string Id { get; set; }
+    public required string Subject { get; set; }
+    /// <summary>The serialized authentication ticket (claims only, no secrets).</summary>
+    public byte[] Ticket { get; set; } = [];
+    public DateTime CreationDate { get; set; }
+    public DateTime LastSeenDate { get; set; }
+    /// <summary>The absolute end, however active the session is.</summary>
+    public DateTime AbsoluteExpirationDate { get; set; }
+    /// <summary>When the session ends if unused: last seen + idle timeout, capped by the absolute end. Pruning keys on it.</summary>
+    public DateTime ExpirationDate { get; set; }
+    public string? UserAgent { get; set; }
+    public string? IpAddress { get; set; }
+}

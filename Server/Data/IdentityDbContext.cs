@@ -12,6 +12,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<OAuthToken> Tokens => Set<OAuthToken>();
     public DbSet<OAuthScope> Scopes => Set<OAuthScope>();
     public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
+    public DbSet<UserSession> Sessions => Set<UserSession>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -98,6 +99,19 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             revoked.HasKey(r => r.Jti);
             revoked.Property(r => r.Jti).HasMaxLength(100);
             revoked.HasIndex(r => r.ExpirationDate);
+        });
+
+        builder.Entity<UserSession>(session =>
+        {
+            session.ToTable("Sessions");
+            session.HasKey(s => s.Id);
+            session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.Subject).HasMaxLength(450).IsRequired();
+            session.Property(s => s.UserAgent).HasMaxLength(512);
+            session.Property(s => s.IpAddress).HasMaxLength(64);
+            session.HasIndex(s => s.Subject);
+            // Pruning finds ended sessions through this index.
+            session.HasIndex(s => s.ExpirationDate);
         });
     }
 }

@@ -82,12 +82,12 @@ public static class AuthorizationResponse
     }
 
     /// <summary>An error shown to the person: the request cannot be trusted enough to send them back to the client.</summary>
-    public static IResult ErrorPage(string message, string correlationId)
+    public static IResult ErrorPage(string message, string correlationId, string title = "This sign-in request cannot be completed")
     {
         var html = HtmlEncoder.Default;
         var page = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title>"
             + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/site.css\"></head>"
-            + "<body><main class=\"card\"><h1>This sign-in request cannot be completed</h1>"
+            + $"<body><main class=\"card\"><h1>{html.Encode(title)}</h1>"
             + $"<p>{html.Encode(message)}</p><p>Go back to the application and try again. If this keeps happening, tell its support team this reference: <code>{html.Encode(correlationId)}</code>.</p>"
             + "</main></body></html>";
         return new HtmlResult(StatusCodes.Status400BadRequest, page, "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");

@@ -37,6 +37,7 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
             json.WriteString("jwks_uri", EndpointUrl(protocol, EndpointPaths.Jwks));
             json.WriteString("introspection_endpoint", EndpointUrl(protocol, EndpointPaths.Introspection));
             json.WriteString("revocation_endpoint", EndpointUrl(protocol, EndpointPaths.Revocation));
+            json.WriteString("end_session_endpoint", EndpointUrl(protocol, EndpointPaths.EndSession));
             WriteArray(json, "scopes_supported", ScopeCatalog.StandardScopes.Keys);
             WriteArray(json, "response_types_supported", ["code"]);
             WriteArray(json, "response_modes_supported", [ResponseModes.Query, ResponseModes.FormPost]);
@@ -55,6 +56,8 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
             json.WriteBoolean("request_parameter_supported", false);
             json.WriteBoolean("request_uri_parameter_supported", false);
             json.WriteBoolean("authorization_response_iss_parameter_supported", true);
+            json.WriteBoolean("backchannel_logout_supported", true);
+            json.WriteBoolean("backchannel_logout_session_supported", true);
             json.WriteEndObject();
         }
 

@@ -19,6 +19,7 @@ public static class ProtocolRegistration
         builder.Services.AddScoped<AuthorizationCodeGrant>();
         builder.Services.AddScoped<RefreshTokenGrant>();
         builder.Services.AddScoped<ClientCredentialsGrant>();
+        builder.Services.AddScoped<EndSessionHandler>();
         return builder;
     }
 
@@ -30,6 +31,7 @@ public static class ProtocolRegistration
         app.MapUserInfoEndpoint();
         app.MapIntrospectionEndpoint();
         app.MapRevocationEndpoint();
+        app.MapEndSessionEndpoint();
         return app;
     }
 

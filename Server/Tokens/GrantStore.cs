@@ -73,6 +73,11 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
     public Task<int> RevokeClientAsync(string applicationId, string? subject, CancellationToken cancellationToken) =>
         RevokeAsync(db.Authorizations.Where(a => a.ApplicationId == applicationId && (subject == null || a.Subject == subject)), cancellationToken);
 
+    /// <summary>Revokes the grants created in one sign-in session, optionally only one client's (RP-initiated logout).</summary>
+    public Task<int> RevokeSessionAsync(string sessionId, string? applicationId, CancellationToken cancellationToken) =>
+        RevokeAsync(db.Authorizations.Where(a => a.SessionId == sessionId && a.Type == AuthorizationTypes.AdHoc
+            && (applicationId == null || a.ApplicationId == applicationId)), cancellationToken);
+
     private async Task<int> RevokeAsync(IQueryable<OAuthAuthorization> authorizations, CancellationToken cancellationToken)
     {
         var ids = authorizations.Where(a => a.Status == Statuses.Valid).Select(a => a.Id);

@@ -1,0 +1,103 @@
+using IdentityServer.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Accounts.Sessions;
+
+/// <summary>
+/// Keeps sign-in sessions in the database (<see cref="ITicketStore"/>): the cookie carries only the session id, which
+/// is also the <c>sid</c> claim. Deleting the row ends the session on every instance at once. "Last seen" is written
+/// at most once a minute per session, so an active browser does not turn every request into a write.
+/// </summary>
+public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessionOptions options, TimeProvider time) : ITicketStore
+{
+    private static readonly TimeSpan LastSeenResolution = TimeSpan.FromMinutes(1);
+
+    public Task<string> StoreAsync(AuthenticationTicket ticket) => StoreAsync(ticket, null!, CancellationToken.None);
+
+    public async Task<string> StoreAsync(AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var id = ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value ?? Tokens.OpaqueToken.NewId();
+        var subject = ticket.Principal.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value ?? "";
+        var absoluteEnd = now + options.AbsoluteLifetime;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        db.Sessions.Add(new UserSession
+        {
+            Id = id,
+            Subject = subject,
+            Ticket = TicketSerializer.Default.Serialize(ticket),
+            CreationDate = now,
+            LastSeenDate = now,
+            AbsoluteExpirationDate = absoluteEnd,
+            ExpirationDate = Min(now + options.IdleTimeout, absoluteEnd),
+            UserAgent = Truncate(httpContext?.Request.Headers.UserAgent.ToString(), 512),
+            IpAddress = httpContext?.Connection.RemoteIpAddress?.ToString(),
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        return id;
+    }
+
+    public Task RenewAsync(string key, AuthenticationTicket ticket) => RenewAsync(key, ticket, null!, CancellationToken.None);
+
+    public async Task RenewAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var bytes = TicketSerializer.Default.Serialize(ticket);
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        var idleEnd = now + options.IdleTimeout;
+        await db.Sessions.Where(s => s.Id == key).ExecuteUpdateAsync(s => s
+            .SetProperty(x => x.Ticket, bytes)
+            .SetProperty(x => x.LastSeenDate, now)
+            .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), cancellationToken);
+    }
+
+    public Task<AuthenticationTicket?> RetrieveAsync(string key) => RetrieveAsync(key, null!, CancellationToken.None);
+
+    public async Task<AuthenticationTicket?> RetrieveAsync(string key, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        var session = await db.Sessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == key, cancellationToken);
+        if (session is null)
+        {
+            return null; // ended (signed out, revoked from the account page or by an admin)
+        }
+
+        if (session.ExpirationDate <= now)
+        {
+            await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
+            return null;
+        }
+
+        if (now - session.LastSeenDate >= LastSeenResolution)
+        {
+            var idleEnd = now + options.IdleTimeout;
+            await db.Sessions.Where(s => s.Id == key).ExecuteUpdateAsync(s => s
+                .SetProperty(x => x.LastSeenDate, now)
+                .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), cancellationToken);
+        }
+
+        return TicketSerializer.Default.Deserialize(session.Ticket);
+    }
+
+    public Task RemoveAsync(string key) => RemoveAsync(key, null!, CancellationToken.None);
+
+    public async Task RemoveAsync(string key, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    private static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
+
+    private static string? Truncate(string? value, int length) =>
+        string.IsNullOrEmpty(value) ? null : value.Length <= length ? value : value[..length];
+}

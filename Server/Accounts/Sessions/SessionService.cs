@@ -1,0 +1,93 @@
+using IdentityServer.Data;
+using IdentityServer.Tokens;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Accounts.Sessions;
+
+/// <summary>A session as the person sees it on "Devices and apps".</summary>
+public sealed record SessionView(string Id, string Device, string? IpAddress, DateTime Created, DateTime LastSeen);
+
+/// <summary>An app holding grants for the person.</summary>
+public sealed record AppGrantView(string ApplicationId, string ClientName, IReadOnlyList<string> Scopes, DateTime Created, DateTime? LastUsed);
+
+/// <summary>
+/// Lists and ends a person's sign-in sessions and app grants. Ending is immediate on every instance: sessions are
+/// rows (the ticket store reads them on each request) and grants are checked by the token and introspection endpoints.
+/// Every ended session is announced to the apps that used it (back-channel logout).
+/// </summary>
+public sealed class SessionService(IdentityDbContext db, GrantStore grants, LogoutNotifier notifier, TimeProvider time)
+{
+    public async Task<IReadOnlyList<SessionView>> ListSessionsAsync(string subject, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var rows = await db.Sessions.AsNoTracking()
+            .Where(s => s.Subject == subject && s.ExpirationDate > now)
+            .Select(s => new { s.Id, s.UserAgent, s.IpAddress, s.CreationDate, s.LastSeenDate })
+            .ToListAsync(cancellationToken);
+        return rows.OrderByDescending(s => s.LastSeenDate)
+            .Select(s => new SessionView(s.Id, UserAgentSummary.Describe(s.UserAgent), s.IpAddress, s.CreationDate, s.LastSeenDate))
+            .ToList();
+    }
+
+    public async Task<IReadOnlyList<AppGrantView>> ListAppsAsync(string subject, CancellationToken cancellationToken)
+    {
+        var authorizations = await db.Authorizations.AsNoTracking()
+            .Where(a => a.Subject == subject && a.Status == Statuses.Valid)
+            .Select(a => new { a.Id, a.ApplicationId, ClientName = a.Application!.DisplayName, a.Scopes, a.CreationDate })
+            .ToListAsync(cancellationToken);
+        var ids = authorizations.Select(a => a.Id).ToList();
+        var lastUse = await db.Tokens.AsNoTracking()
+            .Where(t => t.AuthorizationId != null && ids.Contains(t.AuthorizationId))
+            .GroupBy(t => t.ApplicationId)
+            .Select(g => new { ApplicationId = g.Key, Last = g.Max(t => t.CreationDate) })
+            .ToDictionaryAsync(x => x.ApplicationId, x => x.Last, cancellationToken);
+        return authorizations
+            .GroupBy(a => a.ApplicationId)
+            .Select(g => new AppGrantView(
+                g.Key,
+                g.First().ClientName,
+                g.SelectMany(a => a.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+                g.Min(a => a.CreationDate),
+                lastUse.TryGetValue(g.Key, out var last) ? last : null))
+            .OrderBy(a => a.ClientName, StringComparer.OrdinalIgnoreCase)
+            .ToList();
+    }
+
+    /// <summary>Ends one session of the person and revokes the refresh-token families created in it.</summary>
+    public async Task<bool> EndSessionAsync(string subject, string sessionId, CancellationToken cancellationToken)
+    {
+        var deleted = await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
+        var clients = await ClientsOfSessionAsync(sessionId, cancellationToken);
+        await grants.RevokeSessionAsync(sessionId, applicationId: null, cancellationToken);
+        notifier.SessionEnded(subject, sessionId, clients);
+        return deleted > 0;
+    }
+
+    /// <summary>RP-initiated logout: ends the session, revoking that client's families created in it.</summary>
+    public async Task EndSessionForClientLogoutAsync(string subject, string sessionId, string? applicationId, CancellationToken cancellationToken)
+    {
+        var clients = await ClientsOfSessionAsync(sessionId, cancellationToken);
+        await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
+        await grants.RevokeSessionAsync(sessionId, applicationId, cancellationToken);
+        notifier.SessionEnded(subject, sessionId, clients);
+    }
+
+    /// <summary>Revokes one app's grants for the person (remembered consent included).</summary>
+    public Task<int> RevokeAppAsync(string subject, string applicationId, CancellationToken cancellationToken) =>
+        grants.RevokeClientAsync(applicationId, subject, cancellationToken);
+
+    /// <summary>"Sign out everywhere": every session ends and every grant of the person is revoked.</summary>
+    public async Task<int> SignOutEverywhereAsync(string subject, CancellationToken cancellationToken)
+    {
+        var clients = await db.Authorizations.AsNoTracking()
+            .Where(a => a.Subject == subject && a.Status == Statuses.Valid)
+            .Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);
+        var sessions = await db.Sessions.Where(s => s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
+        await grants.RevokeSubjectAsync(subject, cancellationToken);
+        notifier.SubjectSignedOut(subject, clients);
+        return sessions;
+    }
+
+    private Task<List<string>> ClientsOfSessionAsync(string sessionId, CancellationToken cancellationToken) =>
+        db.Authorizations.AsNoTracking().Where(a => a.SessionId == sessionId).Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);
+}

@@ -1,0 +1,64 @@
+using IdentityServer.Accounts;
+using IdentityServer.Accounts.Sessions;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace IdentityServer.Pages.Account;
+
+/// <summary>
+/// "Devices and apps": the person's sessions and the apps holding grants, each revocable, and "sign out everywhere",
+/// which ends every session and revokes every grant (access tokens then introspect inactive at once).
+/// </summary>
+[Authorize(AuthenticationSchemes = "Identity.Application")]
+public sealed class DevicesModel(SessionService sessions) : PageModel
+{
+    public IReadOnlyList<SessionView> Sessions { get; private set; } = [];
+    public IReadOnlyList<AppGrantView> Apps { get; private set; } = [];
+    public string? CurrentSessionId { get; private set; }
+    public string? Message { get; private set; }
+
+    public async Task OnGetAsync() => await LoadAsync();
+
+    public async Task<IActionResult> OnPostEndSessionAsync(string sessionId)
+    {
+        var session = Current;
+        await sessions.EndSessionAsync(session.Subject, sessionId, HttpContext.RequestAborted);
+        if (sessionId == session.SessionId)
+        {
+            await HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
+            return Redirect("/account/logout?signedOut=true");
+        }
+
+        Message = "That device is signed out.";
+        await LoadAsync();
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostRevokeAppAsync(string applicationId)
+    {
+        await sessions.RevokeAppAsync(Current.Subject, applicationId, HttpContext.RequestAborted);
+        Message = "The app no longer has access.";
+        await LoadAsync();
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostEverywhereAsync()
+    {
+        await sessions.SignOutEverywhereAsync(Current.Subject, HttpContext.RequestAborted);
+        await HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
+        return Redirect("/account/logout?signedOut=true");
+    }
+
+    private SignInSession Current => SignInSession.From(User) ?? throw new InvalidOperationException("The session has no sid.");
+
+    private async Task LoadAsync()
+    {
+        var session = Current;
+        CurrentSessionId = session.SessionId;
+        Sessions = await sessions.ListSessionsAsync(session.Subject, HttpContext.RequestAborted);
+        Apps = await sessions.ListAppsAsync(session.Subject, HttpContext.RequestAborted);
+    }
+}
