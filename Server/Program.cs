@@ -19,6 +19,7 @@ try
     var app = builder.Build();
     app.UseCorrelationId();
     app.UseStaticFiles();
+    app.UseCors();
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseAntiforgery();

@@ -129,9 +129,9 @@ public static class DiscoveryEndpoints
     public static IEndpointRouteBuilder MapDiscoveryEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet(EndpointPaths.Discovery, (DiscoveryDocument document, HttpContext context) =>
-            WriteCached(context, document.Configuration, "application/json"));
+            WriteCached(context, document.Configuration, "application/json")).RequireCors(CorsSetup.PublicMetadata);
         app.MapGet(EndpointPaths.Jwks, (DiscoveryDocument document, HttpContext context) =>
-            WriteCached(context, document.Jwks, "application/json"));
+            WriteCached(context, document.Jwks, "application/json")).RequireCors(CorsSetup.PublicMetadata);
         return app;
     }
 

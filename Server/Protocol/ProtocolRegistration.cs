@@ -11,6 +11,7 @@ public static class ProtocolRegistration
         ValidateIssuer(options.Issuer);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();
+        builder.Services.AddProtocolCors();
         builder.Services.AddSingleton<ClientAuthenticator>();
         builder.Services.AddSingleton<AudienceResolver>();
         builder.Services.AddSingleton<AuthorizationRequestValidator>();

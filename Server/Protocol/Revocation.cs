@@ -12,7 +12,7 @@ public static class RevocationEndpoint
 {
     public static IEndpointRouteBuilder MapRevocationEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Revocation, HandleAsync).DisableAntiforgery();
+        app.MapPost(EndpointPaths.Revocation, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins);
         return app;
     }
 

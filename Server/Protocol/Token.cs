@@ -10,7 +10,7 @@ public static class TokenEndpoint
 {
     public static IEndpointRouteBuilder MapTokenEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Token, HandleAsync).DisableAntiforgery();
+        app.MapPost(EndpointPaths.Token, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins);
         return app;
     }
 

@@ -12,7 +12,7 @@ public static class UserInfoEndpoint
 {
     public static IEndpointRouteBuilder MapUserInfoEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapMethods(EndpointPaths.UserInfo, [HttpMethods.Get, HttpMethods.Post], HandleAsync).DisableAntiforgery();
+        app.MapMethods(EndpointPaths.UserInfo, [HttpMethods.Get, HttpMethods.Post], HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins);
         return app;
     }
 
