@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace IdentityServer.Tests.Foundation;
+
+/// <summary>
+/// The real server binary, started as an operator would start it. Bad configuration must end the process with exit
+/// code 1 and one plain line on stderr naming the setting; good configuration must answer discovery within seconds.
+/// </summary>
+public sealed class StartupProcessTests : IDisposable
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
+    private readonly TempFolder _folder = new("idsrv-process-");
+
+    public void Dispose() => _folder.Dispose();
+
+    public static TheoryData<string, string, string> BadConfigurations => new()
+    {
+        { "unknown database provider", "Database__Provider=Oracle", "Database:Provider" },
+        { "PostgreSQL without a connection string", "Database__Provider=PostgreSQL", "Database:ConnectionString" },
+        { "unreadable key file", "Signing__Keys__0__Path={folder}/missing-key.pem", "Signing:Keys:0:Path" },
+        { "issuer that is not an absolute URL", "Server__Issuer=not-a-url", "Server:Issuer" },
+        { "Production without a signing key", "ASPNETCORE_ENVIRONMENT=Production", "Signing:Keys" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadConfigurations))]
+    public async Task Bad_configuration_stops_startup_with_one_line_naming_the_setting(string problem, string setting, string expectedSetting)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            // Should the server start anyway, it must not take a fixed port; the timeout then fails the test.
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
+        };
+        var (name, value) = (setting[..setting.IndexOf('=', StringComparison.Ordinal)], setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        environment[name] = value.Replace("{folder}", _folder.Path, StringComparison.Ordinal);
+
+        using var server = ServerProcess.Start(environment, _folder.Path);
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        var stderr = server.StandardError;
+        Assert.True(exitCode is not null, $"{problem}: the server was still running after {ExitTimeout}. stdout: {server.StandardOutput}");
+        Assert.True(exitCode == 1, $"{problem}: exit code {exitCode}, stderr: {stderr}");
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = Assert.Single(lines);
+        Assert.Contains($"'{expectedSetting}'", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Development_answers_discovery_within_seconds_and_keeps_its_key_across_restarts()
+    {
+        var dataDirectory = Path.Combine(_folder.Path, "data");
+
+        var firstKid = await StartAndReadKeyIdAsync(dataDirectory);
+        var keyFile = Path.Combine(_folder.Path, "data", "keys", "development-signing-key.pem");
+        Assert.True(File.Exists(keyFile), $"the Development key was not kept at {keyFile}");
+        var secondKid = await StartAndReadKeyIdAsync(dataDirectory);
+
+        Assert.Equal(firstKid, secondKid);
+        Assert.True(File.Exists(Path.Combine(dataDirectory, "identity.db")), "the SQLite database was not created in the data directory");
+    }
+
+    private async Task<string> StartAndReadKeyIdAsync(string dataDirectory)
+    {
+        var port = ServerProcess.FreeLoopbackPort();
+        var issuer = $"http://127.0.0.1:{port}";
+        using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = issuer,
+            ["Server__Issuer"] = issuer,
+            ["Database__DataDirectory"] = dataDirectory,
+        }, _folder.Path);
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        string? discovery = null;
+        while (discovery is null && clock.Elapsed < TimeSpan.FromSeconds(15) && !server.HasExited)
+        {
+            try
+            {
+                discovery = await client.GetStringAsync(new Uri(issuer + "/.well-known/openid-configuration"));
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(200);
+            }
+            catch (TaskCanceledException)
+            {
+                // A request timed out while the server was still starting.
+            }
+        }
+
+        Assert.True(discovery is not null,
+            $"no discovery answer within 15 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
+        using var document = JsonDocument.Parse(discovery);
+        Assert.Equal(issuer, document.RootElement.GetProperty("issuer").GetString());
+        var jwksUri = document.RootElement.GetProperty("jwks_uri").GetString()!;
+        using var jwks = JsonDocument.Parse(await client.GetStringAsync(new Uri(jwksUri)));
+        var key = Assert.Single(jwks.RootElement.GetProperty("keys").EnumerateArray().ToList());
+        Assert.Equal(TestKeys.Thumbprint(key), key.GetProperty("kid").GetString());
+        return key.GetProperty("kid").GetString()!;
+    }
+}
