@@ -1,7 +1,7 @@
 using System.Net;
 using AngleSharp.Html.Dom;
 using AngleSharp.Html.Parser;
-using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 
 namespace IdentityServer.Tests.Infrastructure;
 
@@ -15,10 +15,15 @@ public sealed class BrowserSession : IDisposable
     private static readonly Uri BaseAddress = new("https://localhost/");
     private readonly HttpClient _http;
 
-    public BrowserSession(ServerFactory server)
+    /// <param name="server">The host to talk to.</param>
+    /// <param name="cookies">Another session's cookie jar, to continue as the same browser (for example on a second instance).</param>
+    public BrowserSession(ServerFactory server, CookieContainer? cookies = null)
     {
-        _http = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true, BaseAddress = BaseAddress });
+        Cookies = cookies ?? new CookieContainer();
+        _http = server.CreateDefaultClient(BaseAddress, new CookieContainerHandler(Cookies));
     }
+
+    public CookieContainer Cookies { get; }
 
     public HttpClient Http => _http;
 
@@ -58,10 +63,12 @@ public sealed class BrowserSession : IDisposable
     }
 
     /// <summary>Submits the page's form: its own fields (hidden ones included), overridden by <paramref name="values"/>.</summary>
-    public async Task<HttpResponseMessage> SubmitAsync(HttpResponseMessage page, Dictionary<string, string> values, string? pressButtonValue = null, string? requestPath = null)
+    public async Task<HttpResponseMessage> SubmitAsync(HttpResponseMessage page, Dictionary<string, string> values, string? pressButtonValue = null,
+        string? requestPath = null, string? formSelector = null)
     {
         var document = await ReadPageAsync(page);
-        var form = (document.Forms.Length > 0 ? document.Forms[0] : null) ?? throw new InvalidOperationException("The page has no form:\n" + document.Body?.TextContent);
+        var form = (formSelector is not null ? document.QuerySelector(formSelector) as IHtmlFormElement
+                : document.Forms.Length > 0 ? document.Forms[0] : null) ?? throw new InvalidOperationException("The page has no form:\n" + document.Body?.TextContent);
         var fields = new List<KeyValuePair<string, string>>();
         foreach (var input in form.Elements.OfType<IHtmlInputElement>())
         {

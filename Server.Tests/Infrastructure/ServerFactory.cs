@@ -17,7 +17,20 @@ public class ServerFactory : WebApplicationFactory<Program>
 {
     public const string Issuer = "https://id.test.example";
 
-    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "idsrv-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly string _dataDirectory;
+
+    public ServerFactory()
+        : this(Path.Combine(Path.GetTempPath(), "idsrv-tests-" + Guid.NewGuid().ToString("N")))
+    {
+    }
+
+    /// <summary>A host on an existing data directory: a second instance sharing the first one's database and key.</summary>
+    protected ServerFactory(string dataDirectory) => _dataDirectory = dataDirectory;
+
+    public string DataDirectory => _dataDirectory;
+
+    /// <summary>Whether disposing this host deletes the data directory (the first instance owns it).</summary>
+    protected virtual bool OwnsDataDirectory => true;
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
 
@@ -67,7 +80,7 @@ public class ServerFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing)
+        if (disposing && OwnsDataDirectory)
         {
             try
             {

@@ -29,7 +29,8 @@ public static class TestData
         string? resource = null,
         ClientSettings? settings = null,
         string[]? extraRedirectUris = null,
-        string? clientId = null)
+        string? clientId = null,
+        string[]? postLogoutRedirectUris = null)
     {
         clientId ??= "client-" + Guid.NewGuid().ToString("N")[..12];
         var secret = confidential ? ClientSecrets.Generate() : null;
@@ -49,6 +50,7 @@ public static class TestData
             ConsentType = consent ? ConsentTypes.Explicit : ConsentTypes.Implicit,
             DisplayName = "Test app " + clientId,
             RedirectUris = JsonSerializer.Serialize(new[] { redirectUri }.Concat(extraRedirectUris ?? []).ToArray()),
+            PostLogoutRedirectUris = JsonSerializer.Serialize(postLogoutRedirectUris ?? []),
             Permissions = JsonSerializer.Serialize(permissions),
             Settings = JsonSerializer.Serialize(clientSettings, CamelCase),
             CreationDate = DateTime.UtcNow,
