@@ -37,6 +37,13 @@ public static class IntrospectionEndpoint
             return authentication.ErrorResult();
         }
 
+        // §2.1 requires the caller to be authenticated, against token scanning; a public client's client_id proves nothing,
+        // which is why discovery lists only the secret-based methods for this endpoint.
+        if (!caller.IsConfidential)
+        {
+            return new OAuthError(OAuthErrors.InvalidClient, "Introspection requires client authentication.", StatusCodes.Status401Unauthorized).ToJson();
+        }
+
         if (!caller.CanIntrospect)
         {
             return new OAuthError(OAuthErrors.UnauthorizedClient, "This client may not introspect tokens.", StatusCodes.Status403Forbidden).ToJson();
@@ -118,7 +125,7 @@ public static class IntrospectionEndpoint
             json.WriteString("scope", string.Join(' ', payload.Scopes));
             json.WriteNumber("exp", new DateTimeOffset(DateTime.SpecifyKind(stored.ExpirationDate, DateTimeKind.Utc)).ToUnixTimeSeconds());
             json.WriteNumber("iat", new DateTimeOffset(DateTime.SpecifyKind(stored.CreationDate, DateTimeKind.Utc)).ToUnixTimeSeconds());
-            json.WriteString("token_type", "refresh_token");
+            // No token_type: §2.2 means an access-token type of RFC 6749 §7.1 (Bearer), which a refresh token has not.
         });
     }
 
