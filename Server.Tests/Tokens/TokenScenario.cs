@@ -70,6 +70,10 @@ public sealed class TokenScenario : IDisposable
         return new TokenScenario(server, app, resourceServer, name, resource, user);
     }
 
+    /// <summary>The same API, resource server and app, used by another person (with a browser of their own).</summary>
+    public async Task<TokenScenario> WithAnotherUserAsync() =>
+        new(Server, App, ResourceServer, Api, Resource, await TestData.CreateUserAsync(Server));
+
     /// <summary>A confidential resource server that may introspect tokens whose audience is <paramref name="resource"/>.</summary>
     public static Task<TestClient> CreateResourceServerAsync(ServerFactory server, string resource) =>
         TestData.CreateClientAsync(server, grantTypes: ["client_credentials"], scopes: [], canIntrospect: true, resource: resource);
