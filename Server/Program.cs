@@ -2,6 +2,7 @@ using IdentityServer.Accounts;
 using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Jobs;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
 
@@ -15,9 +16,21 @@ try
     builder.AddTokens();
     builder.AddProtocol();
     builder.AddAccounts();
+    builder.AddPruning();
 
     var app = builder.Build();
+    if (await PruneCommand.TryRunAsync(app, args) is { } pruneExitCode)
+    {
+        return pruneExitCode;
+    }
+
     app.UseCorrelationId();
+    app.UseSecurityHeaders();
+    if (!app.Environment.IsDevelopment())
+    {
+        app.UseHsts();
+    }
+
     app.UseStaticFiles();
     app.UseCors();
     app.UseAuthentication();

@@ -79,7 +79,7 @@ public sealed class StartupProcessTests : IDisposable
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var clock = Stopwatch.StartNew();
         string? discovery = null;
-        while (discovery is null && clock.Elapsed < TimeSpan.FromSeconds(15) && !server.HasExited)
+        while (discovery is null && clock.Elapsed < TimeSpan.FromSeconds(60) && !server.HasExited)
         {
             try
             {
@@ -96,7 +96,7 @@ public sealed class StartupProcessTests : IDisposable
         }
 
         Assert.True(discovery is not null,
-            $"no discovery answer within 15 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
+            $"no discovery answer within 60 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
         using var document = JsonDocument.Parse(discovery);
         Assert.Equal(issuer, document.RootElement.GetProperty("issuer").GetString());
         var jwksUri = document.RootElement.GetProperty("jwks_uri").GetString()!;

@@ -1,3 +1,4 @@
+using IdentityServer.Accounts.Federation;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Data;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -10,7 +11,12 @@ public static class AccountRegistration
     public static WebApplicationBuilder AddAccounts(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddAuthentication(IdentityConstants.ApplicationScheme).AddIdentityCookies();
+        var authentication = services.AddAuthentication(IdentityConstants.ApplicationScheme);
+        authentication.AddIdentityCookies();
+        // Google, GitHub, Discord and Microsoft, each only when its client id and secret are configured.
+        authentication.AddFederation(builder.Configuration);
+        services.AddSingleton(builder.Configuration.GetSection(AccountOptions.Section).Get<AccountOptions>() ?? new AccountOptions());
+        services.AddScoped<AccountLookup>();
         services.AddIdentityCore<ApplicationUser>(options =>
             {
                 options.User.RequireUniqueEmail = false;
@@ -28,7 +34,8 @@ public static class AccountRegistration
             .AddSignInManager()
             .AddDefaultTokenProviders();
 
-        var development = builder.Environment.IsDevelopment();
+        // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
+        var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;
         var sessionOptions = builder.Configuration.GetSection(SignInSessionOptions.Section).Get<SignInSessionOptions>() ?? new SignInSessionOptions();
         services.ConfigureApplicationCookie(options =>
         {
@@ -36,7 +43,7 @@ public static class AccountRegistration
             options.Cookie.HttpOnly = true;
             // Lax: the cookie must come along when an app sends the browser to /connect/authorize.
             options.Cookie.SameSite = SameSiteMode.Lax;
-            options.Cookie.SecurePolicy = development ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+            options.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
             options.LoginPath = "/account/login";
             options.LogoutPath = "/account/logout";
             options.AccessDeniedPath = "/account/login";

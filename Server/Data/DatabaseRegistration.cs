@@ -13,6 +13,7 @@ public static class DatabaseRegistration
         var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
         services.AddSingleton(options);
         services.AddHostedService<DatabaseMigrationService>();
+        services.AddSharedDataProtection();
         var configure = ProviderConfiguration(options);
         services.AddDbContextPool<IdentityDbContext>(builder =>
         {

@@ -13,6 +13,9 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<OAuthScope> Scopes => Set<OAuthScope>();
     public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
     public DbSet<UserSession> Sessions => Set<UserSession>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<AdminAuditEntry> AdminAuditEntries => Set<AdminAuditEntry>();
+    public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -77,6 +80,8 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             token.HasIndex(t => t.AuthorizationId);
             // Pruning walks expired rows through this index instead of scanning the table.
             token.HasIndex(t => t.ExpirationDate);
+            // Pruning walks the tokens older than its retention window in windows of this index (PruningIndexes migration).
+            token.HasIndex(t => t.CreationDate);
             token.HasOne(t => t.Application).WithMany().HasForeignKey(t => t.ApplicationId).OnDelete(DeleteBehavior.Cascade);
             token.HasOne(t => t.Authorization).WithMany().HasForeignKey(t => t.AuthorizationId).OnDelete(DeleteBehavior.Cascade);
         });
@@ -101,6 +106,14 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             revoked.HasIndex(r => r.ExpirationDate);
         });
 
+        builder.Entity<DataProtectionKey>(key =>
+        {
+            key.ToTable("DataProtectionKeys");
+            key.HasKey(k => k.Id);
+            key.Property(k => k.FriendlyName).HasMaxLength(256);
+            key.Property(k => k.Xml).IsRequired();
+        });
+
         builder.Entity<UserSession>(session =>
         {
             session.ToTable("Sessions");
@@ -112,6 +125,32 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             session.HasIndex(s => s.Subject);
             // Pruning finds ended sessions through this index.
             session.HasIndex(s => s.ExpirationDate);
+        });
+
+        builder.Entity<AdminAuditEntry>(entry =>
+        {
+            entry.ToTable("AdminAuditEntries");
+            entry.HasKey(e => e.Id);
+            entry.Property(e => e.Id).HasMaxLength(64);
+            entry.Property(e => e.ActorId).HasMaxLength(450).IsRequired();
+            entry.Property(e => e.ActorName).HasMaxLength(256);
+            entry.Property(e => e.Action).HasMaxLength(100).IsRequired();
+            entry.Property(e => e.Target).HasMaxLength(300).IsRequired();
+            // The log is read newest first, and per client or scope.
+            entry.HasIndex(e => e.Timestamp);
+            entry.HasIndex(e => e.Target);
+        });
+
+        builder.Entity<InitialAccessToken>(token =>
+        {
+            token.ToTable("InitialAccessTokens");
+            token.HasKey(t => t.Id);
+            token.Property(t => t.Id).HasMaxLength(64);
+            token.Property(t => t.ReferenceId).HasMaxLength(100).IsRequired();
+            token.HasIndex(t => t.ReferenceId).IsUnique();
+            token.Property(t => t.Description).HasMaxLength(200);
+            token.Property(t => t.CreatedBy).HasMaxLength(450).IsRequired();
+            token.HasIndex(t => t.ExpirationDate);
         });
     }
 }

@@ -8,7 +8,7 @@ public static class ProtocolRegistration
     public static WebApplicationBuilder AddProtocol(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(ProtocolOptions.Section).Get<ProtocolOptions>() ?? new ProtocolOptions();
-        ValidateIssuer(options.Issuer);
+        ValidateIssuer(options.Issuer, builder.Environment.IsDevelopment());
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();
         builder.Services.AddProtocolCors();
@@ -37,7 +37,7 @@ public static class ProtocolRegistration
     }
 
     /// <summary>OpenID Connect Discovery 1.0 §3: the issuer is an https URL with no query or fragment (http is tolerated for loopback development).</summary>
-    private static void ValidateIssuer(string issuer)
+    private static void ValidateIssuer(string issuer, bool development)
     {
         const string setting = "Server:Issuer";
         if (string.IsNullOrWhiteSpace(issuer))
@@ -53,6 +53,12 @@ public static class ProtocolRegistration
         if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
         {
             throw new StartupConfigurationException(setting, $"'{issuer}' must not have a query or fragment.");
+        }
+
+        // RFC 9700 §2.6 / OAuth 2.1: tokens and codes travel only over TLS, except to this machine.
+        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback && !development)
+        {
+            throw new StartupConfigurationException(setting, $"'{issuer}' must use https outside Development (http is accepted only for loopback addresses).");
         }
     }
 }

@@ -33,7 +33,7 @@ public sealed class SigningKeyRing
 
     public IEnumerable<SecurityKey> VerificationKeys => Keys.Select(k => (SecurityKey)k.Key);
 
-    public static SigningKeyRing Load(SigningOptions options, IHostEnvironment environment)
+    public static SigningKeyRing Load(SigningOptions options, IHostEnvironment environment, string dataDirectory = "data")
     {
         var configured = options.Keys.Where(k => !string.IsNullOrWhiteSpace(k.Path)).ToList();
         if (configured.Count > 0)
@@ -47,7 +47,7 @@ public sealed class SigningKeyRing
                 "no signing key is configured. Outside Development a key file is required; certs/README.md shows how to make one.");
         }
 
-        return new SigningKeyRing([LoadOrCreateDevelopmentKey(ResolvePath(options.DevelopmentKeyPath))]);
+        return new SigningKeyRing([LoadOrCreateDevelopmentKey(ResolvePath(options.DevelopmentKeyPath ?? Path.Combine(dataDirectory, "keys", "development-signing-key.pem")))]);
     }
 
     private static SigningKey LoadFile(SigningKeyFile file, int index)

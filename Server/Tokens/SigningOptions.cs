@@ -7,8 +7,11 @@ public sealed class SigningOptions
     /// <summary>The first key signs; the others are only published in the JWKS, so tokens they signed keep validating.</summary>
     public List<SigningKeyFile> Keys { get; set; } = [];
 
-    /// <summary>Where the Development key is generated and kept when no key is configured (gitignored).</summary>
-    public string DevelopmentKeyPath { get; set; } = "data/keys/development-signing-key.pem";
+    /// <summary>
+    /// Where the Development key is generated and kept when no key is configured (gitignored). By default it sits in
+    /// the data folder (<c>Database:DataDirectory</c>/keys), next to the SQLite database it belongs with.
+    /// </summary>
+    public string? DevelopmentKeyPath { get; set; }
 }
 
 public sealed class SigningKeyFile

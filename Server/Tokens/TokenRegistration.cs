@@ -6,7 +6,8 @@ public static class TokenRegistration
     public static WebApplicationBuilder AddTokens(this WebApplicationBuilder builder)
     {
         var signing = builder.Configuration.GetSection(SigningOptions.Section).Get<SigningOptions>() ?? new SigningOptions();
-        builder.Services.AddSingleton(SigningKeyRing.Load(signing, builder.Environment));
+        var dataDirectory = builder.Configuration[$"{Data.DatabaseOptions.Section}:{nameof(Data.DatabaseOptions.DataDirectory)}"] ?? "data";
+        builder.Services.AddSingleton(SigningKeyRing.Load(signing, builder.Environment, dataDirectory));
         builder.Services.AddSingleton(builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JwtWriter>();

@@ -1,0 +1,44 @@
+using System.Xml.Linq;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace IdentityServer.Data;
+
+/// <summary>
+/// Keeps the Data Protection key ring in the database (the EF Core Data Protection package is not available here), so
+/// every instance decrypts every other instance's cookies and antiforgery tokens, and restarts keep sessions valid.
+/// A key unknown to an instance makes the key ring reload, so a key made elsewhere is picked up on first sight.
+/// </summary>
+public sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRepository
+{
+    public IReadOnlyCollection<XElement> GetAllElements()
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        return db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList().Select(xml => XElement.Parse(xml)).ToList();
+    }
+
+    public void StoreElement(XElement element, string friendlyName)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        db.DataProtectionKeys.Add(new DataProtectionKey { FriendlyName = friendlyName, Xml = element.ToString(SaveOptions.DisableFormatting) });
+        db.SaveChanges();
+    }
+}
+
+public static class DataProtectionSetup
+{
+    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services)
+    {
+        // One application name for every instance, whatever its content root, so they share one key ring.
+        services.AddDataProtection().SetApplicationName("IdentityServer");
+        services.AddSingleton<DatabaseXmlRepository>();
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
+            new ConfigureOptions<KeyManagementOptions>(options => options.XmlRepository = provider.GetRequiredService<DatabaseXmlRepository>()));
+        return services;
+    }
+}
