@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# The benchmark, start to finish, in one command:  bench/run.sh
+#
+# On a fresh Debian machine (2+ cores) it installs what it needs (wrk, PostgreSQL, Node's oidc-provider from
+# bench/oidc-provider/package-lock.json), builds our server in Release, then measures, one after the other:
+#   ours on SQLite, ours on PostgreSQL (a throwaway cluster), and panva's oidc-provider (the peer),
+# each pinned to core 0 (PostgreSQL too: the whole server side shares one core), with wrk pinned to core 1,
+# over loopback only. Rows (16 connections, a warm-up, then a measured run each):
+#   (a) client_credentials  (b) refresh-token rotation  (c) authorization code + PKCE with a signed-in user
+#   (d) introspection of a live access token  (e) GET JWKS  (f) GET discovery
+# plus `openssl speed rsa2048` on the same core as the RS256 ceiling. It prints one table (bench/report.mjs) and keeps
+# the raw results and server logs in bench/results/<time>/ (gitignored). BENCHMARKS.md explains every figure.
+#
+# Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (16),
+# BENCH_TARGETS ("sqlite postgresql peer"), BENCH_ROWS ("a b c d e f"), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+duration=${BENCH_DURATION:-10}
+warmup=${BENCH_WARMUP:-5}
+connections=${BENCH_CONNECTIONS:-16}
+targets=${BENCH_TARGETS:-sqlite postgresql peer}
+rows=${BENCH_ROWS:-a b c d e f}
+server_cpu=${BENCH_SERVER_CPU:-0}
+load_cpu=${BENCH_LOAD_CPU:-1}
+pool_size=64 # refresh tokens per pool; at least one per connection, each used once (rotation continues the chain)
+ours_port=5080
+peer_port=5090
+pg_port=${BENCH_PG_PORT:-55432}
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the bench needs
+# ---------------------------------------------------------------------------------------------------------------
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "run as root, or install sudo"
+    sudo=(sudo)
+fi
+[[ $(nproc) -ge 2 ]] || die "needs at least 2 cores (server on one, load generator on another); this machine has $(nproc)"
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v node >/dev/null || missing+=(nodejs npm)
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v taskset >/dev/null || missing+=(util-linux)
+if ((${#missing[@]})); then
+    log "installing ${missing[*]} from Debian's packages"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is not installed"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+((node_major >= 20)) || die "oidc-provider 9 needs Node.js 20 or later (this is $(node --version))"
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+
+if ! (cd "$here/oidc-provider" && npm ls oidc-provider >/dev/null 2>&1); then
+    log "installing oidc-provider (npm ci, from bench/oidc-provider/package-lock.json)"
+    (cd "$here/oidc-provider" && timeout 300 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# Work folder, processes, cleanup
+# ---------------------------------------------------------------------------------------------------------------
+# The databases live in memory-backed storage (tmpfs) when there is one: fsync there is free, so the figures measure
+# the servers' CPU cost, not the disk of the machine (on a VM disk a synchronous write can take several ms, which
+# would make every database row a disk benchmark). The peer keeps all its state in process memory.
+work_root=/tmp
+[[ -d /dev/shm && -w /dev/shm ]] && work_root=/dev/shm
+work=$(mktemp -d "$work_root/idsrv-bench.XXXXXX")
+chmod 755 "$work"
+results="$here/results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$results"
+server_pid=""
+pg_data=""
+
+as_postgres() {
+    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+stop_server() {
+    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=""
+}
+
+stop_postgres() {
+    if [[ -n $pg_data ]]; then
+        as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    pg_data=""
+}
+
+cleanup() {
+    local status=$?
+    stop_server
+    stop_postgres
+    cp "$work"/*.log "$results"/ 2>/dev/null || true
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared configuration: the same clients, resource, key and user on both servers
+# ---------------------------------------------------------------------------------------------------------------
+export CLIENT_ID=bench-app API_ID=bench-api
+CLIENT_SECRET=$(openssl rand -hex 32)
+API_SECRET=$(openssl rand -hex 32)
+export CLIENT_SECRET API_SECRET
+export RESOURCE=https://api.bench.test
+export REDIRECT_URI=http://127.0.0.1:9/callback # never contacted: the code is read from the Location header
+export BENCH_USER=bench-user BENCH_PASSWORD="Bench-Password-$(openssl rand -hex 8)"
+signing_key="$work/signing-key.pem"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$signing_key" 2>/dev/null
+
+results_file="$results/results.jsonl"
+: >"$results_file"
+record() { printf '%s\n' "$1" >>"$results_file"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# The single-core RS256 ceiling: RSA-2048 PKCS#1 v1.5 signatures per second, on the server's core
+# ---------------------------------------------------------------------------------------------------------------
+log "openssl speed rsa2048 on core $server_cpu"
+sign_per_s=$(taskset -c "$server_cpu" openssl speed -seconds 3 rsa2048 2>/dev/null | awk '
+    /sign\/s/ { for (i = 1; i <= NF; i++) if ($i == "sign/s") column = i + 3 }
+    /^rsa *2048 bits/ && column { print $column }')
+[[ -n $sign_per_s ]] || die "could not read sign/s from openssl speed"
+record "{\"meta\":\"rs256\",\"sign_per_s\":$sign_per_s}"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Build our server (Release) and the setup helper
+# ---------------------------------------------------------------------------------------------------------------
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql "* ]]; then
+    log "building the server (Release)"
+    timeout 900 dotnet publish "$repo/Server/Server.csproj" -c Release -o "$work/server" -p:UseAppHost=true >"$work/build.log" 2>&1 \
+        || { tail -n 30 "$work/build.log" >&2; die "server build failed"; }
+    timeout 600 dotnet build "$here/Setup/Setup.csproj" -c Release -o "$work/setup" >>"$work/build.log" 2>&1 \
+        || { tail -n 30 "$work/build.log" >&2; die "setup build failed"; }
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# Starting servers
+# ---------------------------------------------------------------------------------------------------------------
+# Waits for the first 200 from discovery; prints the milliseconds since start_ns.
+wait_for_discovery() {
+    local url=$1 start_ns=$2 deadline=$((SECONDS + 60))
+    while ! curl -s -f -o /dev/null --max-time 2 "$url/.well-known/openid-configuration"; do
+        kill -0 "$server_pid" 2>/dev/null || die "the server exited during startup (see $results/)"
+        ((SECONDS < deadline)) || die "no discovery answer within 60 s from $url"
+        sleep 0.005
+    done
+    echo $((($(date +%s%N) - start_ns) / 1000000))
+}
+
+ours_environment() {
+    local provider=$1 connection=$2
+    cat <<EOF
+ASPNETCORE_ENVIRONMENT=Production
+ASPNETCORE_URLS=http://127.0.0.1:$ours_port
+Server__Issuer=http://127.0.0.1:$ours_port
+Signing__Keys__0__Path=$signing_key
+Database__Provider=$provider
+Database__ConnectionString=$connection
+Database__DataDirectory=$work/sqlite
+Seed__Scopes__0__Name=api
+Seed__Scopes__0__Resources__0=$RESOURCE
+Seed__Clients__0__ClientId=$CLIENT_ID
+Seed__Clients__0__ClientSecret=$CLIENT_SECRET
+Seed__Clients__0__Type=confidential
+Seed__Clients__0__ConsentType=implicit
+Seed__Clients__0__RedirectUris__0=$REDIRECT_URI
+Seed__Clients__0__GrantTypes__0=authorization_code
+Seed__Clients__0__GrantTypes__1=refresh_token
+Seed__Clients__0__GrantTypes__2=client_credentials
+Seed__Clients__0__Scopes__0=api
+Seed__Clients__0__Scopes__1=offline_access
+Seed__Clients__0__Resources__0=$RESOURCE
+Seed__Clients__1__ClientId=$API_ID
+Seed__Clients__1__ClientSecret=$API_SECRET
+Seed__Clients__1__Type=confidential
+Seed__Clients__1__ConsentType=implicit
+Seed__Clients__1__CanIntrospect=true
+Seed__Clients__1__Resource=$RESOURCE
+EOF
+}
+
+start_ours() {
+    local target=$1 provider=$2 connection=$3
+    local -a environment
+    mapfile -t environment < <(ours_environment "$provider" "$connection")
+    local start_ns
+    start_ns=$(date +%s%N)
+    (cd "$work" && exec env "${environment[@]}" taskset -c "$server_cpu" "$work/server/IdentityServer") >"$work/$target.log" 2>&1 &
+    server_pid=$!
+    startup_ms=$(wait_for_discovery "http://127.0.0.1:$ours_port" "$start_ns")
+    log "$target: first discovery answer ${startup_ms} ms after start"
+    # The user is created through ASP.NET Core Identity in the database the server has just migrated.
+    (export "${environment[@]}"; timeout 120 "$work/setup/bench-setup" "$BENCH_USER" "$BENCH_PASSWORD" >/dev/null) \
+        || die "$target: creating the bench user failed"
+}
+
+start_peer() {
+    local start_ns
+    start_ns=$(date +%s%N)
+    (cd "$here/oidc-provider" && exec env NODE_ENV=production PORT=$peer_port ISSUER="http://127.0.0.1:$peer_port" \
+        SIGNING_KEY="$signing_key" USER_ID="$BENCH_USER" COOKIE_KEY="$(openssl rand -hex 32)" \
+        taskset -c "$server_cpu" node server.mjs) >"$work/peer.log" 2>&1 &
+    server_pid=$!
+    startup_ms=$(wait_for_discovery "http://127.0.0.1:$peer_port" "$start_ns")
+    log "peer: first discovery answer ${startup_ms} ms after start"
+}
+
+start_postgres() {
+    local folder="$work/pg"
+    mkdir -p "$folder/sockets"
+    [[ $(id -u) -ne 0 ]] || chown -R postgres:postgres "$folder"
+    as_postgres "$pg_bin/initdb" -D "$folder/data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-instructions \
+        >"$work/postgres-initdb.log" 2>&1 || die "initdb failed"
+    pg_data="$folder/data"
+    # Default durability settings (fsync, synchronous_commit on), like SQLite's defaults on the other run.
+    as_postgres taskset -c "$server_cpu" "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/postgres.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $folder/sockets -c max_connections=200" start >/dev/null \
+        || die "PostgreSQL did not start (see $results/postgres.log)"
+    as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres identity
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Load
+# ---------------------------------------------------------------------------------------------------------------
+# CPU time (clock ticks, user + system) of the server side: the server process, and PostgreSQL's processes when it
+# runs (postmaster, its backends, and what the postmaster has reaped). Measured around each run, it gives the CPU cost
+# per request, which other load on the machine does not inflate the way it lowers req/s.
+server_side_ticks() {
+    local pids=("$server_pid") pid stat total=0 fields
+    if [[ -n $pg_data && -r $pg_data/postmaster.pid ]]; then
+        local postmaster
+        postmaster=$(head -n 1 "$pg_data/postmaster.pid")
+        pids+=("$postmaster" $(ps -o pid= --ppid "$postmaster"))
+    fi
+    for pid in "${pids[@]}"; do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a fields <<<"${stat##*) }"
+        total=$((total + fields[11] + fields[12] + fields[13] + fields[14]))
+    done
+    echo "$total"
+}
+ticks_per_s=$(getconf CLK_TCK)
+
+run_rows() {
+    local target=$1 base=$2 dir="$work/$1"
+    mkdir -p "$dir"
+    timeout 300 node "$here/prepare.mjs" "$([[ $target == peer ]] && echo peer || echo ours)" "$base" "$dir" "$pool_size" >&2 \
+        || die "$target: preparing the runs failed"
+    local row phase seconds pool output ticks_before ticks_after load
+    for row in $rows; do
+        for phase in warmup measure; do
+            if [[ $phase == warmup ]]; then seconds=$warmup; pool="$dir/refresh-warmup.txt"; else seconds=$duration; pool="$dir/refresh-measure.txt"; fi
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            ticks_before=$(server_side_ticks)
+            output=$(timeout $((seconds + 30)) taskset -c "$load_cpu" wrk -t1 -c"$connections" -d"${seconds}s" --timeout 5s \
+                -s "$here/wrk/bench.lua" "$base" -- "$row" "$dir/wrk.conf" "$pool" 1 2>>"$work/$target-wrk.log") \
+                || die "$target: wrk failed on row $row"
+            ticks_after=$(server_side_ticks)
+        done
+        local json
+        json=$(grep '^{' <<<"$output" | tail -n 1)
+        [[ -n $json ]] || die "$target: no result from wrk on row $row"
+        record "{\"target\":\"$target\",\"row\":\"$row\",\"result\":$json,\"cpu_s\":$(awk -v t=$((ticks_after - ticks_before)) -v hz="$ticks_per_s" 'BEGIN { printf "%.3f", t / hz }'),\"load_before\":$load}"
+        log "$target ($row): $json"
+    done
+    local rss_kb
+    rss_kb=$(ps -o rss= -p "$server_pid" | tr -d ' ')
+    record "{\"target\":\"$target\",\"meta\":\"process\",\"rss_kb\":$rss_kb,\"startup_ms\":$startup_ms}"
+}
+
+for target in $targets; do
+    case $target in
+        sqlite)
+            start_ours sqlite Sqlite ""
+            run_rows sqlite "http://127.0.0.1:$ours_port"
+            stop_server
+            ;;
+        postgresql)
+            start_postgres
+            start_ours postgresql PostgreSQL "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=identity"
+            run_rows postgresql "http://127.0.0.1:$ours_port"
+            stop_server
+            stop_postgres
+            ;;
+        peer)
+            start_peer
+            run_rows peer "http://127.0.0.1:$peer_port"
+            stop_server
+            ;;
+        *) die "unknown target $target" ;;
+    esac
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# Versions and the table
+# ---------------------------------------------------------------------------------------------------------------
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(uname -r)"
+    echo ".NET: $(dotnet --list-runtimes | awk '/Microsoft.AspNetCore.App/ { v = $2 } END { print "ASP.NET Core " v }'), SDK $(dotnet --version)"
+    echo "peer: oidc-provider $(node -p "require('$here/oidc-provider/node_modules/oidc-provider/package.json').version") on Node.js $(node --version)"
+    echo "tools: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$pg_bin/postgres" --version), $(openssl version | cut -d' ' -f1-2)"
+    echo "load: wrk -t1 -c$connections, ${warmup} s warm-up then ${duration} s per row; server (and PostgreSQL) on core $server_cpu, wrk on core $load_cpu"
+} >"$results/versions.txt"
+(cd "$here" && node report.mjs "$results_file" "$results/versions.txt") | tee "$results/table.md"
+log "raw results and logs: $results"
