@@ -1,6 +1,6 @@
 using System.Net;
-using IdentityServer.Tests.Infrastructure;
 using IdentityServer.Clients;
+using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
