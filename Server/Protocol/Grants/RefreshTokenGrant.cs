@@ -38,8 +38,7 @@ public sealed class RefreshTokenGrant(
 
         var lifetimes = TokenLifetimes.For(client, options);
         var now = grants.Now;
-        var withinLeeway = token.Status == Statuses.Redeemed && lifetimes.RefreshTokenReuseLeeway > TimeSpan.Zero
-            && token.RedemptionDate + lifetimes.RefreshTokenReuseLeeway > now;
+        var withinLeeway = WithinLeeway(token, lifetimes, now);
         if (token.Status == Statuses.Redeemed && !withinLeeway)
         {
             return await ReuseAsync(token, client, cancellationToken);
@@ -85,7 +84,15 @@ public sealed class RefreshTokenGrant(
         var rotated = await RotateAsync(token, family, client, payload, lifetimes, redeem: !withinLeeway, cancellationToken);
         if (rotated is null)
         {
-            return await ReuseAsync(token, client, cancellationToken);
+            // Lost the race: another request redeemed the token since we read it. Without a leeway that is reuse. With one,
+            // it is the very case the leeway tolerates (several requests refreshing at once), as a retry a moment later is.
+            var current = await grants.FindTokenAsync(value, cancellationToken);
+            if (current is null || !WithinLeeway(current, lifetimes, grants.Now) || current.Authorization?.Status != Statuses.Valid)
+            {
+                return await ReuseAsync(token, client, cancellationToken);
+            }
+
+            rotated = await RotateAsync(current, family, client, payload, lifetimes, redeem: false, cancellationToken);
         }
 
         return responses.Create(new GrantOutcome(client, token.Subject, scopes, audienceResult.Audiences, family.Id, payload, RefreshToken: rotated));
@@ -114,6 +121,11 @@ public sealed class RefreshTokenGrant(
         await transaction.CommitAsync(cancellationToken);
         return successor;
     }
+
+    /// <summary>A token redeemed so recently that presenting it again is tolerated (Tokens:RefreshTokenReuseLeeway, default 0: never).</summary>
+    private static bool WithinLeeway(OAuthToken token, TokenLifetimes lifetimes, DateTime now) =>
+        token.Status == Statuses.Redeemed && lifetimes.RefreshTokenReuseLeeway > TimeSpan.Zero
+        && token.RedemptionDate + lifetimes.RefreshTokenReuseLeeway > now;
 
     private async Task<IResult> ReuseAsync(OAuthToken token, ClientDescriptor client, CancellationToken cancellationToken)
     {
