@@ -1,0 +1,50 @@
+using Quartz;
+
+namespace IdentityServer.Jobs;
+
+public static class PruningRegistration
+{
+    public static readonly JobKey JobKey = new("prune-tokens-and-grants");
+
+    /// <summary>The pruning service, its steps, and (when enabled) the Quartz schedule that runs it.</summary>
+    public static WebApplicationBuilder AddPruning(this WebApplicationBuilder builder)
+    {
+        var options = PruningOptions.Read(builder.Configuration);
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton<PruneService>();
+
+        // The extension point: one IPruneStep per table, run in this order (tokens before the grants they hang off).
+        // The audit log, when its table exists, adds its step here.
+        services.AddSingleton<IPruneStep, TokenPruneStep>();
+        services.AddSingleton<IPruneStep, AuthorizationPruneStep>();
+        services.AddSingleton<IPruneStep, RevokedAccessTokenPruneStep>();
+        services.AddSingleton<IPruneStep, SessionPruneStep>();
+
+        if (!options.Enabled)
+        {
+            return builder;
+        }
+
+        services.AddQuartz(quartz =>
+        {
+            // Quartz would otherwise follow the container's TimeProvider, which tests replace with a fake clock they move
+            // by days: the schedule is wall-clock cadence. The job itself reads the injected clock for its retention window.
+            quartz.UseTimeProvider(TimeProvider.System);
+            // Shutdown cancels a running prune between statements (each batch is its own transaction) and waits for it.
+            quartz.ConfigureScheduler(scheduler => scheduler.ShutdownJobInterruption = ShutdownJobInterruption.WhenWaitingForJobs);
+            quartz.ScheduleJob<PruneJob>(
+                trigger => trigger
+                    .WithIdentity(JobKey.Name)
+                    // A random first run, so instances started together do not prune together.
+                    .StartAt(TimeProvider.System.GetUtcNow() + FirstRunDelay())
+                    .WithSimpleSchedule(schedule => schedule.WithInterval(options.Interval).RepeatForever()),
+                job => job.WithIdentity(JobKey));
+        });
+        services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
+        return builder;
+    }
+
+    /// <summary>1 to 10 minutes.</summary>
+    internal static TimeSpan FirstRunDelay() => TimeSpan.FromSeconds(Random.Shared.Next(60, 601));
+}
