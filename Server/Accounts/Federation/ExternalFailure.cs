@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace IdentityServer.Accounts.Federation;
+
+/// <summary>
+/// The OAuth handlers' <c>OnRemoteFailure</c>: whatever went wrong upstream (the person cancelled, the provider
+/// returned an error, the state was tampered with, the provider was unreachable or answered nonsense), the person
+/// lands on a friendly page with a way back instead of an exception. Nothing was signed in and no user was created:
+/// users are only created after the handler succeeded, on the callback page.
+/// </summary>
+public static class ExternalFailure
+{
+    public const string ErrorPage = "/account/external-error";
+
+    /// <summary>The authentication property holding the local URL the error page offers as the way back.</summary>
+    public const string BackItem = "back";
+
+    /// <summary>The framework's failure text when the correlation cookie is missing or wrong (RFC 6749 §10.12).</summary>
+    private const string CorrelationFailed = "Correlation failed.";
+
+    public static Task HandleAsync(RemoteFailureContext context)
+    {
+        var reason = Classify(context);
+        var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalFailure).FullName!);
+        logger.LogWarning("Sign-in with {Provider} failed: {Reason} ({Message})", context.Scheme.Name, reason, context.Failure?.Message);
+        string? back = null;
+        context.Properties?.Items.TryGetValue(BackItem, out back);
+        context.Response.Redirect(ErrorUrl(reason, context.Scheme.Name, back));
+        context.HandleResponse();
+        return Task.CompletedTask;
+    }
+
+    public static string ErrorUrl(ExternalFailureReason reason, string? provider, string? back)
+    {
+        var query = new Dictionary<string, string?> { ["reason"] = reason.ToString() };
+        if (provider is not null)
+        {
+            query["provider"] = provider;
+        }
+
+        if (back is not null)
+        {
+            query["back"] = back;
+        }
+
+        return QueryHelpers.AddQueryString(ErrorPage, query);
+    }
+
+    /// <summary>In the order the handler checks: state, correlation, the provider's error, then the exchange and user info.</summary>
+    private static ExternalFailureReason Classify(RemoteFailureContext context)
+    {
+        if (context.Properties is null || context.Failure?.Message == CorrelationFailed)
+        {
+            return ExternalFailureReason.InvalidState;
+        }
+
+        // RFC 6749 §4.1.2.1: access_denied means the resource owner (or the provider) said no.
+        var error = context.Request.Query["error"].ToString();
+        if (error.Length > 0)
+        {
+            return error == "access_denied" ? ExternalFailureReason.Cancelled : ExternalFailureReason.ProviderError;
+        }
+
+        for (var failure = context.Failure; failure is not null; failure = failure.InnerException)
+        {
+            if (failure is ExternalProviderException known)
+            {
+                return known.Reason;
+            }
+
+            if (failure is HttpRequestException or TaskCanceledException or TimeoutException)
+            {
+                return ExternalFailureReason.Unreachable;
+            }
+        }
+
+        return ExternalFailureReason.ProviderError;
+    }
+}
