@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
+using IdentityServer.Accounts.Federation;
 using IdentityServer.Data;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -8,10 +10,11 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace IdentityServer.Pages.Account;
 
 /// <summary>
-/// Local sign-in. Failures say the same thing whether or not the account exists or is locked out, and the return URL
-/// is followed only when it stays on this site.
+/// Sign-in: the local form, and a button per configured provider (a plain form POST, so it works without JavaScript).
+/// Failures say the same thing whether or not the account exists or is locked out, and the return URL is followed only
+/// when it stays on this site.
 /// </summary>
-public sealed class LoginModel(SignInManager<ApplicationUser> signIn, UserManager<ApplicationUser> users, TimeProvider time, ILogger<LoginModel> logger) : PageModel
+public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger) : PageModel
 {
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";
 
@@ -30,23 +33,31 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, UserManage
 
     public string? ErrorMessage { get; private set; }
 
-    public void OnGet([FromQuery(Name = "login_hint")] string? loginHint)
+    /// <summary>The configured upstream providers, in registration order.</summary>
+    public IReadOnlyList<AuthenticationScheme> Providers { get; private set; } = [];
+
+    public bool AllowRegistration => accounts.AllowRegistration;
+
+    public async Task OnGetAsync([FromQuery(Name = "login_hint")] string? loginHint)
     {
         if (loginHint is { Length: <= 256 })
         {
             Username = loginHint;
         }
+
+        await LoadProvidersAsync();
     }
 
     public async Task<IActionResult> OnPostAsync()
     {
+        await LoadProvidersAsync();
         if (!ModelState.IsValid)
         {
             ErrorMessage = GenericFailure;
             return Page();
         }
 
-        var user = await users.FindByNameAsync(Username) ?? await users.FindByEmailAsync(Username);
+        var user = await lookup.ForSignInAsync(Username, HttpContext.RequestAborted);
         if (user is null)
         {
             logger.LogInformation("Sign-in failed: {Reason}", "unknown account");
@@ -66,6 +77,29 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, UserManage
         logger.LogInformation("User {UserId} signed in", user.Id);
         return LocalRedirect(SafeReturnUrl(ReturnUrl));
     }
+
+    /// <summary>
+    /// Sends the browser to the provider. The OAuth handler keeps the return URL in its protected state and, once the
+    /// provider sent the person back, hands over to /account/external-callback.
+    /// </summary>
+    public async Task<IActionResult> OnPostExternalAsync(string? provider)
+    {
+        ModelState.Clear(); // the local form's fields are not part of this form
+        await LoadProvidersAsync();
+        if (provider is null || Providers.All(p => p.Name != provider))
+        {
+            ErrorMessage = "That sign-in option is not available.";
+            return Page();
+        }
+
+        var returnUrl = SafeReturnUrl(ReturnUrl);
+        var callback = Url.Page("/Account/ExternalCallback", new { returnUrl })!;
+        var properties = signIn.ConfigureExternalAuthenticationProperties(provider, callback);
+        properties.Items[ExternalFailure.BackItem] = Url.Page("/Account/Login", new { returnUrl });
+        return Challenge(properties, provider);
+    }
+
+    private async Task LoadProvidersAsync() => Providers = [.. await signIn.GetExternalAuthenticationSchemesAsync()];
 
     /// <summary>Only local paths ("/x", not "//host" or "/\host") are followed; anything else goes home.</summary>
     private string SafeReturnUrl(string? returnUrl) => returnUrl is not null && Url.IsLocalUrl(returnUrl) ? returnUrl : "/";

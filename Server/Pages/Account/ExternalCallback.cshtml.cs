@@ -1,0 +1,59 @@
+using System.Security.Claims;
+using IdentityServer.Accounts;
+using IdentityServer.Accounts.Federation;
+using IdentityServer.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace IdentityServer.Pages.Account;
+
+/// <summary>
+/// Where the OAuth handlers send the person once the provider's answer checked out (state, correlation, code
+/// exchange, user information). The provider's answer waits in the short-lived external cookie; it is used once,
+/// decided on by the linking rule (<see cref="ExternalSignIn"/>), and turned into our own session with its sid and
+/// auth_time like every other sign-in.
+/// </summary>
+public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn, ExternalSignIn federation, TimeProvider time, ILogger<ExternalCallbackModel> logger)
+    : PageModel
+{
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    public string ProviderName { get; private set; } = "";
+    public ExternalSignInOutcome? Outcome { get; private set; }
+
+    /// <summary>Sign in the usual way, then carry on to where the person was going.</summary>
+    public string SignInUrl => Url.Page("/Account/Login", new { returnUrl = SafeReturnUrl })!;
+
+    /// <summary>Sign in the usual way, then land on the page where the provider can be linked.</summary>
+    public string SignInToLinkUrl => Url.Page("/Account/Login", new { returnUrl = Url.Page("/Account/Logins") })!;
+
+    public async Task<IActionResult> OnGetAsync()
+    {
+        var info = await signIn.GetExternalLoginInfoAsync();
+        if (info is null)
+        {
+            // No (or an expired) external cookie: the callback was opened directly, replayed, or took too long.
+            return LocalRedirect(ExternalFailure.ErrorUrl(ExternalFailureReason.InvalidState, null, SignInUrl));
+        }
+
+        // The provider's answer is good for this one decision.
+        await HttpContext.SignOutAsync(IdentityConstants.ExternalScheme);
+        ProviderName = info.ProviderDisplayName ?? info.LoginProvider;
+        var result = await federation.ResolveAsync(info, ExternalProfile.From(info.ProviderKey, info.Principal), HttpContext.RequestAborted);
+        Outcome = result.Outcome;
+        if (result.User is null)
+        {
+            return Page();
+        }
+
+        Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow()), new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];
+        await signIn.SignInWithClaimsAsync(result.User, isPersistent: false, claims);
+        logger.LogInformation("User {UserId} signed in with {Provider} ({Outcome})", result.User.Id, info.LoginProvider, result.Outcome);
+        return LocalRedirect(SafeReturnUrl);
+    }
+
+    private string SafeReturnUrl => ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/";
+}
