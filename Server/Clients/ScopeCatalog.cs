@@ -18,6 +18,11 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
     public const string Profile = "profile";
     public const string Email = "email";
     public const string OfflineAccess = "offline_access";
+    /// <summary>
+    /// The admin API scope. Built in and never listed in discovery; a token carrying it is honoured only while its
+    /// subject holds the admin role (checked on every admin API request), so granting it to anyone else gives nothing.
+    /// </summary>
+    public const string Admin = "admin";
 
     public static readonly FrozenDictionary<string, ScopeDescriptor> StandardScopes = new ScopeDescriptor[]
     {
@@ -26,6 +31,11 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
         new(Email, "Your email address", "Your email address and whether it is verified.", []),
         new(OfflineAccess, "Stay connected", "Keep access while you are away, until you revoke it.", []),
     }.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
+
+    /// <summary>Scopes the server defines itself: the standard ones and <see cref="Admin"/>. Admins cannot register these names.</summary>
+    public static readonly FrozenDictionary<string, ScopeDescriptor> BuiltInScopes = StandardScopes.Values
+        .Append(new ScopeDescriptor(Admin, "Administer this server", "Manage its clients, scopes and users (administrators only).", []))
+        .ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
 
     private static readonly long MaxAgeTicks = TimeSpan.FromSeconds(1).Ticks;
     private volatile Snapshot? _snapshot;
@@ -44,8 +54,9 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
         var stored = await db.Scopes.AsNoTracking().ToListAsync(cancellationToken);
-        var all = new Dictionary<string, ScopeDescriptor>(StandardScopes, StringComparer.Ordinal);
-        foreach (var row in stored)
+        var all = new Dictionary<string, ScopeDescriptor>(BuiltInScopes, StringComparer.Ordinal);
+        // A stored row may not redefine the admin scope (its resources would widen what an admin token opens).
+        foreach (var row in stored.Where(r => r.Name != Admin))
         {
             var resources = JsonSerializer.Deserialize(row.Resources, ClientJsonContext.Default.StringArray) ?? [];
             all[row.Name] = new ScopeDescriptor(row.Name, row.DisplayName ?? row.Name, row.Description, resources);
