@@ -1,0 +1,301 @@
+using System.Security.Cryptography;
+using IdentityServer.Data;
+using IdentityServer.Tokens;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.Tokens;
+
+namespace IdentityServer.Clients.Admin;
+
+/// <summary>A stored client as admins see it. The secret itself is never part of it, only whether there is one.</summary>
+public sealed record ClientView(ClientDefinition Definition, string Id, bool Enabled, DateTime CreatedAt, bool HasSecret, DateTime? PreviousSecretExpiresAt);
+
+/// <summary>A client and, when one was just generated, its plaintext secret: the only time it is ever seen.</summary>
+public sealed record ClientWithSecret(ClientView Client, string? ClientSecret);
+
+public sealed record SecretRotation(string ClientSecret, DateTime? PreviousSecretExpiresAt);
+
+/// <summary>A grant (remembered consent or a token family) a client holds for a person.</summary>
+public sealed record GrantView(string Id, string Subject, string? UserName, string Type, IReadOnlyList<string> Scopes, DateTime CreatedAt,
+    DateTime? ExpiresAt, string? SessionId);
+
+/// <summary>
+/// Registers and manages clients. Every change is audited in the same unit of work, and the client cache is invalidated
+/// at once, so this instance applies it on the next request and the others within the cache's one second.
+/// </summary>
+public sealed class ClientAdminService(
+    IdentityDbContext db,
+    ClientStore store,
+    ScopeCatalog scopes,
+    GrantStore grants,
+    AdminAuditLog audit,
+    AdminOptions options,
+    TimeProvider time)
+{
+    /// <summary>The longest grace period a rotation may give the old secret.</summary>
+    public static readonly TimeSpan MaxGracePeriod = TimeSpan.FromDays(90);
+
+    public static string AuditTarget(string clientId) => "client:" + clientId;
+
+    public async Task<IReadOnlyList<ClientView>> ListAsync(CancellationToken cancellationToken)
+    {
+        var rows = await db.Applications.AsNoTracking().OrderBy(a => a.ClientId).ToListAsync(cancellationToken);
+        return rows.Select(View).ToList();
+    }
+
+    public async Task<ClientView?> GetAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var row = await db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
+        return row is null ? null : View(row);
+    }
+
+    public async Task<AdminResult<ClientWithSecret>> CreateAsync(ClientDefinition definition, AdminActor actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (await ValidateAsync(definition, cancellationToken) is { } error)
+        {
+            return AdminResult.Invalid<ClientWithSecret>(error);
+        }
+
+        definition.ClientId ??= NewClientId();
+        var clientId = definition.ClientId;
+        if (await db.Applications.AnyAsync(a => a.ClientId == clientId, cancellationToken))
+        {
+            return AdminResult.Conflict<ClientWithSecret>(Taken(clientId));
+        }
+
+        var row = new OAuthApplication
+        {
+            ClientId = clientId,
+            ClientType = definition.ClientType,
+            ConsentType = definition.ConsentType,
+            DisplayName = clientId,
+            CreationDate = time.GetUtcNow().UtcDateTime,
+        };
+        definition.ApplyTo(row);
+        var secret = definition.IsConfidential ? ClientSecrets.Generate() : null;
+        row.ClientSecretHash = secret is null ? null : ClientSecrets.Hash(secret);
+        db.Applications.Add(row);
+        audit.Add(actor, "client.created", AuditTarget(clientId), definition);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Another admin registered the same client_id between the check and the insert (the unique index decided).
+            db.ChangeTracker.Clear();
+            return AdminResult.Conflict<ClientWithSecret>(Taken(clientId));
+        }
+
+        store.Invalidate(clientId); // a cached "no such client" must not outlive the registration
+        return AdminResult.Ok<ClientWithSecret>(new ClientWithSecret(View(row), secret));
+    }
+
+    /// <summary>
+    /// Replaces a client's definition (the client_id stays). A client that becomes confidential without a secret gets
+    /// one, returned here once; one that becomes public loses its secrets.
+    /// </summary>
+    public async Task<AdminResult<ClientWithSecret>> UpdateAsync(string clientId, ClientDefinition definition, AdminActor actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (definition.ClientId is not null && definition.ClientId != clientId)
+        {
+            return AdminResult.Invalid<ClientWithSecret>(new ClientMetadataError(RegistrationErrors.InvalidClientMetadata, "client_id cannot be changed.", "client_id"));
+        }
+
+        definition.ClientId = clientId;
+        if (await ValidateAsync(definition, cancellationToken) is { } error)
+        {
+            return AdminResult.Invalid<ClientWithSecret>(error);
+        }
+
+        var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
+        if (row is null)
+        {
+            return AdminResult.NotFound<ClientWithSecret>();
+        }
+
+        definition.ApplyTo(row);
+        string? secret = null;
+        if (definition.IsConfidential && row.ClientSecretHash is null)
+        {
+            secret = ClientSecrets.Generate();
+            row.ClientSecretHash = ClientSecrets.Hash(secret);
+        }
+
+        audit.Add(actor, "client.updated", AuditTarget(clientId), definition);
+        return await SaveAsync(row, cancellationToken) is { } conflict
+            ? AdminResult.Conflict<ClientWithSecret>(conflict)
+            : AdminResult.Ok<ClientWithSecret>(new ClientWithSecret(View(row), secret));
+    }
+
+    /// <summary>Deletes a client; its grants and tokens go with it (cascade), so its refresh tokens die and its access tokens introspect inactive.</summary>
+    public async Task<bool> DeleteAsync(string clientId, AdminActor actor, CancellationToken cancellationToken)
+    {
+        var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
+        if (row is null)
+        {
+            return false;
+        }
+
+        db.Applications.Remove(row);
+        audit.Add(actor, "client.deleted", AuditTarget(clientId));
+        await db.SaveChangesAsync(cancellationToken);
+        store.Invalidate(clientId);
+        return true;
+    }
+
+    /// <summary>
+    /// Enables or disables a client. Disabled, it is refused by authorize, token (so refresh too) and introspection, and
+    /// its access tokens introspect inactive: all of them read <see cref="ClientStore"/>, invalidated here.
+    /// </summary>
+    public async Task<AdminResult<ClientView>> SetEnabledAsync(string clientId, bool enabled, AdminActor actor, CancellationToken cancellationToken)
+    {
+        var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
+        if (row is null)
+        {
+            return AdminResult.NotFound<ClientView>();
+        }
+
+        if (row.Enabled != enabled)
+        {
+            row.Enabled = enabled;
+            audit.Add(actor, enabled ? "client.enabled" : "client.disabled", AuditTarget(clientId));
+            if (await SaveAsync(row, cancellationToken) is { } conflict)
+            {
+                return AdminResult.Conflict<ClientView>(conflict);
+            }
+        }
+
+        return AdminResult.Ok<ClientView>(View(row));
+    }
+
+    /// <summary>
+    /// Issues a new secret (returned once). The old one keeps working for the grace period (default
+    /// <see cref="AdminOptions.SecretRotationGracePeriod"/>), so the client can be redeployed without an outage.
+    /// </summary>
+    public async Task<AdminResult<SecretRotation>> RotateSecretAsync(string clientId, TimeSpan? gracePeriod, AdminActor actor, CancellationToken cancellationToken)
+    {
+        var grace = gracePeriod ?? options.SecretRotationGracePeriod;
+        if (grace < TimeSpan.Zero || grace > MaxGracePeriod)
+        {
+            return AdminResult.Invalid<SecretRotation>(new ClientMetadataError(RegistrationErrors.InvalidRequest,
+                $"The grace period must be between 0 and {MaxGracePeriod.TotalSeconds:0} seconds.", "grace_period_seconds"));
+        }
+
+        var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
+        if (row is null)
+        {
+            return AdminResult.NotFound<SecretRotation>();
+        }
+
+        if (row.ClientType != ClientTypes.Confidential)
+        {
+            return AdminResult.Invalid<SecretRotation>(new ClientMetadataError(RegistrationErrors.InvalidClientMetadata,
+                "A public client has no secret to rotate.", "client_type"));
+        }
+
+        var secret = ClientSecrets.Generate();
+        var keepOld = grace > TimeSpan.Zero && row.ClientSecretHash is not null;
+        row.PreviousClientSecretHash = keepOld ? row.ClientSecretHash : null;
+        row.PreviousSecretExpiresAt = keepOld ? time.GetUtcNow().UtcDateTime + grace : null;
+        row.ClientSecretHash = ClientSecrets.Hash(secret);
+        audit.Add(actor, "client.secret_rotated", AuditTarget(clientId), new { GracePeriodSeconds = (long)grace.TotalSeconds, row.PreviousSecretExpiresAt });
+        return await SaveAsync(row, cancellationToken) is { } conflict
+            ? AdminResult.Conflict<SecretRotation>(conflict)
+            : AdminResult.Ok<SecretRotation>(new SecretRotation(secret, row.PreviousSecretExpiresAt));
+    }
+
+    /// <summary>The client's grants that still stand, newest first.</summary>
+    public async Task<IReadOnlyList<GrantView>?> ListGrantsAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var applicationId = await ApplicationIdAsync(clientId, cancellationToken);
+        if (applicationId is null)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var rows = await db.Authorizations.AsNoTracking()
+            .Where(a => a.ApplicationId == applicationId && a.Status == Statuses.Valid && (a.ExpirationDate == null || a.ExpirationDate > now))
+            .OrderByDescending(a => a.CreationDate)
+            .Take(1000)
+            .ToListAsync(cancellationToken);
+        var subjects = rows.Select(a => a.Subject).Distinct().ToList();
+        var names = await db.Users.AsNoTracking().Where(u => subjects.Contains(u.Id)).Select(u => new { u.Id, u.UserName })
+            .ToDictionaryAsync(u => u.Id, u => u.UserName, cancellationToken);
+        return rows.Select(a => new GrantView(a.Id, a.Subject, names.GetValueOrDefault(a.Subject), a.Type,
+            a.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), Utc(a.CreationDate), a.ExpirationDate is { } e ? Utc(e) : null, a.SessionId)).ToList();
+    }
+
+    /// <summary>Revokes one grant of the client: its refresh tokens stop at once, its access tokens introspect inactive.</summary>
+    public async Task<bool> RevokeGrantAsync(string clientId, string grantId, AdminActor actor, CancellationToken cancellationToken)
+    {
+        var applicationId = await ApplicationIdAsync(clientId, cancellationToken);
+        if (applicationId is null || !await db.Authorizations.AnyAsync(a => a.Id == grantId && a.ApplicationId == applicationId, cancellationToken))
+        {
+            return false;
+        }
+
+        await grants.RevokeAuthorizationAsync(grantId, cancellationToken);
+        await audit.RecordAsync(actor, "client.grant_revoked", AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Revokes all of the client's grants, or only one person's; null when there is no such client.</summary>
+    public async Task<int?> RevokeGrantsAsync(string clientId, string? subject, AdminActor actor, CancellationToken cancellationToken)
+    {
+        var applicationId = await ApplicationIdAsync(clientId, cancellationToken);
+        if (applicationId is null)
+        {
+            return null;
+        }
+
+        var revoked = await grants.RevokeClientAsync(applicationId, subject, cancellationToken);
+        await audit.RecordAsync(actor, "client.grants_revoked", AuditTarget(clientId), new { Subject = subject, Revoked = revoked }, cancellationToken);
+        return revoked;
+    }
+
+    /// <summary>Validates against the scopes that exist now.</summary>
+    public async Task<ClientMetadataError?> ValidateAsync(ClientDefinition definition, CancellationToken cancellationToken)
+    {
+        var known = await scopes.GetAllAsync(cancellationToken);
+        return ClientMetadataValidator.Validate(definition, known.Keys.ToHashSet(StringComparer.Ordinal));
+    }
+
+    public static ClientView View(OAuthApplication row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return new ClientView(ClientDefinition.From(row), row.Id, row.Enabled, Utc(row.CreationDate), row.ClientSecretHash is not null,
+            row.PreviousSecretExpiresAt is { } expires ? Utc(expires) : null);
+    }
+
+    /// <summary>A client_id for a client registered without one: 128 random bits, base64url.</summary>
+    public static string NewClientId() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+
+    private async Task<ClientMetadataError?> SaveAsync(OAuthApplication row, CancellationToken cancellationToken)
+    {
+        // The concurrency token makes a lost update impossible: two admins editing at once, the second is told.
+        row.ConcurrencyToken = Guid.NewGuid().ToString("N");
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            db.ChangeTracker.Clear();
+            return new ClientMetadataError(RegistrationErrors.InvalidRequest, "The client was changed or deleted at the same time; reload and try again.", "client_id");
+        }
+
+        store.Invalidate(row.ClientId);
+        return null;
+    }
+
+    private Task<string?> ApplicationIdAsync(string clientId, CancellationToken cancellationToken) =>
+        db.Applications.AsNoTracking().Where(a => a.ClientId == clientId).Select(a => a.Id).FirstOrDefaultAsync(cancellationToken);
+
+    private static ClientMetadataError Taken(string clientId) =>
+        new(RegistrationErrors.InvalidClientMetadata, $"The client_id '{clientId}' is already registered.", "client_id");
+
+    private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+}

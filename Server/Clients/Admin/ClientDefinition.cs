@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IdentityServer.Data;
+
+namespace IdentityServer.Clients.Admin;
+
+/// <summary>
+/// Everything an admin decides about a client, in one shape shared by the admin API, the admin pages, the CLI,
+/// configuration seeding and dynamic registration: each of them fills it, <see cref="ClientMetadataValidator"/> checks
+/// it, and <see cref="ApplyTo"/> writes it to the Applications row.
+/// </summary>
+public sealed class ClientDefinition
+{
+    public const string AuthorizationCode = "authorization_code";
+    public const string RefreshToken = "refresh_token";
+    public const string ClientCredentials = "client_credentials";
+
+    /// <summary>The grant types the token endpoint implements.</summary>
+    public static readonly IReadOnlyList<string> SupportedGrantTypes = [AuthorizationCode, RefreshToken, ClientCredentials];
+
+    /// <summary>Null on creation means "generate one".</summary>
+    public string? ClientId { get; set; }
+    public string? DisplayName { get; set; }
+    public string ClientType { get; set; } = ClientTypes.Confidential;
+    public string ConsentType { get; set; } = ConsentTypes.Explicit;
+    public string? LogoUri { get; set; }
+    public string? ClientUri { get; set; }
+    public IReadOnlyList<string> RedirectUris { get; set; } = [];
+    public IReadOnlyList<string> PostLogoutRedirectUris { get; set; } = [];
+    /// <summary>Empty means the RFC 7591 §2 default, authorization_code.</summary>
+    public IReadOnlyList<string> GrantTypes { get; set; } = [];
+    public IReadOnlyList<string> Scopes { get; set; } = [];
+    /// <summary>Resources (audiences) the client may ask for with RFC 8707 <c>resource</c>; empty means those of its scopes.</summary>
+    public IReadOnlyList<string> Resources { get; set; } = [];
+    public bool CanIntrospect { get; set; }
+    /// <summary>The resource identifier this client serves as a resource server; null means its client_id.</summary>
+    public string? Resource { get; set; }
+    public TimeSpan? AuthorizationCodeLifetime { get; set; }
+    public TimeSpan? AccessTokenLifetime { get; set; }
+    public TimeSpan? IdentityTokenLifetime { get; set; }
+    public TimeSpan? RefreshTokenSlidingLifetime { get; set; }
+    public TimeSpan? RefreshTokenAbsoluteLifetime { get; set; }
+    public string? BackchannelLogoutUri { get; set; }
+    public bool? BackchannelLogoutSessionRequired { get; set; }
+    /// <summary>
+    /// A secret supplied from outside. Only configuration seeding may supply one (from the environment); everywhere
+    /// else the server generates secrets, and the validator refuses this field.
+    /// </summary>
+    [JsonIgnore] // never in audit details or responses
+    public string? ClientSecret { get; set; }
+
+    [JsonIgnore]
+    public bool IsConfidential => ClientType == ClientTypes.Confidential;
+
+    [JsonIgnore]
+    public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes.Count == 0 ? [AuthorizationCode] : GrantTypes;
+
+    /// <summary>Writes the definition to the row. Permissions this definition does not manage (for example ept:revocation) are kept.</summary>
+    public void ApplyTo(OAuthApplication row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var kept = ReadArray(row.Permissions).Where(p => !IsManagedPermission(p));
+        var permissions = EffectiveGrantTypes.Select(g => ClientDescriptor.GrantTypePrefix + g)
+            .Concat(Scopes.Select(s => ClientDescriptor.ScopePrefix + s))
+            .Concat(Resources.Select(r => ClientDescriptor.ResourcePrefix + r))
+            .Concat(CanIntrospect ? [ClientDescriptor.IntrospectionPermission] : [])
+            .Concat(kept)
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+        row.ClientType = ClientType;
+        row.ConsentType = ConsentType;
+        row.DisplayName = string.IsNullOrWhiteSpace(DisplayName) ? row.ClientId : DisplayName.Trim();
+        row.LogoUri = NullIfEmpty(LogoUri);
+        row.ClientUri = NullIfEmpty(ClientUri);
+        row.RedirectUris = Json(RedirectUris.Distinct(StringComparer.Ordinal));
+        row.PostLogoutRedirectUris = Json(PostLogoutRedirectUris.Distinct(StringComparer.Ordinal));
+        row.Permissions = Json(permissions);
+        row.Settings = JsonSerializer.Serialize(new ClientSettings
+        {
+            Resource = NullIfEmpty(Resource),
+            AuthorizationCodeLifetime = AuthorizationCodeLifetime,
+            AccessTokenLifetime = AccessTokenLifetime,
+            IdentityTokenLifetime = IdentityTokenLifetime,
+            RefreshTokenSlidingLifetime = RefreshTokenSlidingLifetime,
+            RefreshTokenAbsoluteLifetime = RefreshTokenAbsoluteLifetime,
+            BackchannelLogoutUri = NullIfEmpty(BackchannelLogoutUri),
+            BackchannelLogoutSessionRequired = BackchannelLogoutSessionRequired,
+        }, ClientJsonContext.Default.ClientSettings);
+        if (!IsConfidential)
+        {
+            // A public client has no secret (RFC 6749 §2.1): none, and no old one in its grace period either.
+            row.ClientSecretHash = null;
+            row.PreviousClientSecretHash = null;
+            row.PreviousSecretExpiresAt = null;
+        }
+    }
+
+    /// <summary>The definition of a stored client (what the admin pages and the API show and edit).</summary>
+    public static ClientDefinition From(OAuthApplication row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var client = ClientDescriptor.From(row);
+        return new ClientDefinition
+        {
+            ClientId = row.ClientId,
+            DisplayName = row.DisplayName,
+            ClientType = row.ClientType,
+            ConsentType = row.ConsentType,
+            LogoUri = row.LogoUri,
+            ClientUri = row.ClientUri,
+            RedirectUris = ReadArray(row.RedirectUris),
+            PostLogoutRedirectUris = ReadArray(row.PostLogoutRedirectUris),
+            GrantTypes = [.. client.GrantTypes.Order(StringComparer.Ordinal)],
+            Scopes = [.. client.Scopes.Order(StringComparer.Ordinal)],
+            Resources = [.. client.Resources.Order(StringComparer.Ordinal)],
+            CanIntrospect = client.CanIntrospect,
+            Resource = client.Settings.Resource,
+            AuthorizationCodeLifetime = client.Settings.AuthorizationCodeLifetime,
+            AccessTokenLifetime = client.Settings.AccessTokenLifetime,
+            IdentityTokenLifetime = client.Settings.IdentityTokenLifetime,
+            RefreshTokenSlidingLifetime = client.Settings.RefreshTokenSlidingLifetime,
+            RefreshTokenAbsoluteLifetime = client.Settings.RefreshTokenAbsoluteLifetime,
+            BackchannelLogoutUri = client.Settings.BackchannelLogoutUri,
+            BackchannelLogoutSessionRequired = client.Settings.BackchannelLogoutSessionRequired,
+        };
+    }
+
+    private static bool IsManagedPermission(string permission) =>
+        permission.StartsWith(ClientDescriptor.GrantTypePrefix, StringComparison.Ordinal)
+        || permission.StartsWith(ClientDescriptor.ScopePrefix, StringComparison.Ordinal)
+        || permission.StartsWith(ClientDescriptor.ResourcePrefix, StringComparison.Ordinal)
+        || permission == ClientDescriptor.IntrospectionPermission;
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    internal static string Json(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray(), ClientJsonContext.Default.StringArray);
+
+    internal static string[] ReadArray(string json) =>
+        string.IsNullOrWhiteSpace(json) ? [] : JsonSerializer.Deserialize(json, ClientJsonContext.Default.StringArray) ?? [];
+}
