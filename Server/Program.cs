@@ -1,7 +1,9 @@
 using IdentityServer.Accounts;
 using IdentityServer.Clients;
+using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Cli;
 using IdentityServer.Jobs;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
@@ -16,12 +18,18 @@ try
     builder.AddTokens();
     builder.AddProtocol();
     builder.AddAccounts();
+    builder.AddAdmin();
     builder.AddPruning();
 
     var app = builder.Build();
     if (await PruneCommand.TryRunAsync(app, args) is { } pruneExitCode)
     {
         return pruneExitCode;
+    }
+
+    if (await CommandLine.TryRunAsync(app, args) is { } exitCode)
+    {
+        return exitCode;
     }
 
     app.UseCorrelationId();
@@ -38,6 +46,7 @@ try
     app.UseAntiforgery();
     app.MapHealth();
     app.MapProtocol();
+    app.MapAdmin();
     app.MapRazorPages();
     await app.RunAsync();
     return 0;

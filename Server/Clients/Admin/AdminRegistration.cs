@@ -1,0 +1,59 @@
+using IdentityServer.Clients.Cli;
+using IdentityServer.Hosting.Cli;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+
+namespace IdentityServer.Clients.Admin;
+
+public static class AdminRegistration
+{
+    /// <summary>The admin services, the admin API's token scheme, the admin policies (API and pages) and the OpenAPI document.</summary>
+    public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddSingleton(builder.Configuration.GetSection(AdminOptions.Section).Get<AdminOptions>() ?? new AdminOptions());
+        services.AddSingleton(builder.Configuration.GetSection(DynamicRegistrationOptions.Section).Get<DynamicRegistrationOptions>() ?? new DynamicRegistrationOptions());
+        services.AddScoped<AdminAuditLog>();
+        services.AddScoped<ClientAdminService>();
+        services.AddScoped<ScopeAdminService>();
+        services.AddScoped<UserAdminService>();
+        services.AddScoped<InitialAccessTokenService>();
+
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, AdminApiAuthentication>(AdminApiAuthentication.SchemeName, null);
+        services.AddAuthorization(AdminPolicies.Add);
+        services.AddScoped<IAuthorizationHandler, AdminRequirementHandler>();
+        // Every page under /admin needs an admin; a convention, so a new page cannot forget it.
+        services.AddRazorPages(options => options.Conventions.AuthorizeFolder("/Admin", AdminPolicies.Pages));
+        services.AddOpenApi(AdminOpenApi.DocumentName, AdminOpenApi.Configure);
+        services.AddCommand<AdminCommand>();
+        services.AddCommand<ClientsCommand>();
+        services.AddCommand<UsersCommand>();
+        return builder;
+    }
+
+    /// <summary>The admin API under /admin/api, its OpenAPI document, and dynamic registration when enabled.</summary>
+    public static WebApplication MapAdmin(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var api = app.MapGroup("/admin/api")
+            .RequireAuthorization(AdminPolicies.Api)
+            .DisableAntiforgery() // bearer tokens, never cookies: nothing for a forged cross-site request to ride on
+            .AddEndpointFilter(async (context, next) =>
+            {
+                // Answers may carry secrets and personal data.
+                context.HttpContext.Response.Headers.CacheControl = "no-store";
+                return await next(context);
+            });
+        api.MapClientsApi();
+        api.MapScopesApi();
+        api.MapAccountsApi();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        if (app.Services.GetRequiredService<DynamicRegistrationOptions>().Enabled)
+        {
+            app.MapDynamicRegistration();
+        }
+
+        return app;
+    }
+}
