@@ -1,0 +1,47 @@
+using IdentityServer.Clients.Admin;
+using IdentityServer.Hosting.Cli;
+
+namespace IdentityServer.Clients.Cli;
+
+/// <summary>How the admin commands report results: one line each, errors on stderr with a non-zero exit code.</summary>
+internal static class CliOutput
+{
+    public static async Task<int> FailAsync(CommandContext context, string message)
+    {
+        await context.Error.WriteLineAsync(message);
+        return 1;
+    }
+
+    public static Task<int> FailAsync<T>(CommandContext context, AdminResult<T> result, string notFound) =>
+        FailAsync(context, result.Outcome == AdminOutcome.NotFound ? notFound : $"{result.Error!.Error}: {result.Error.Description}");
+
+    /// <summary>A password from the first line of standard input (<c>--password-stdin</c>), so it stays out of shell history.</summary>
+    public static async Task<string?> ReadPasswordAsync(CommandContext context)
+    {
+        if (!context.Arguments.Flag("password-stdin"))
+        {
+            return null;
+        }
+
+        var line = await context.In.ReadLineAsync(context.CancellationToken);
+        return string.IsNullOrEmpty(line) ? throw new CommandUsageException("--password-stdin: standard input is empty.") : line;
+    }
+
+    /// <summary>A duration as seconds (<c>3600</c>) or a TimeSpan (<c>1.00:00:00</c>).</summary>
+    public static TimeSpan? ParseDuration(string? value, string option)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds < 100L * 365 * 86400)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var span)
+            ? span
+            : throw new CommandUsageException($"--{option} must be seconds (3600) or a duration (1.00:00:00).");
+    }
+}

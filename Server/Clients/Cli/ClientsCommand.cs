@@ -1,0 +1,113 @@
+using IdentityServer.Clients.Admin;
+using IdentityServer.Data;
+using IdentityServer.Hosting.Cli;
+
+namespace IdentityServer.Clients.Cli;
+
+/// <summary><c>clients add|list|remove|rotate-secret</c>: the client registry for headless setups, with the admin API's rules.</summary>
+internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
+{
+    public string Name => "clients";
+
+    public string Usage => """
+        clients add --client-id ID [--name NAME] [--type confidential|public] [--consent explicit|implicit]
+                    [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-type TYPE]... [--scope NAME]...
+                    [--resource URI]... [--introspect] [--serves RESOURCE]     register a client (its secret is shown once)
+        clients list                                                           list clients
+        clients remove CLIENT_ID                                               delete a client with its grants and tokens
+        clients rotate-secret CLIENT_ID [--grace SECONDS|D.HH:MM:SS]           new secret; the old one works for the grace period
+        """;
+
+    public async Task<int> RunAsync(CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Arguments.Required(0, "a subcommand (add, list, remove or rotate-secret)") switch
+        {
+            "add" => await AddAsync(context),
+            "list" => await ListAsync(context),
+            "remove" => await RemoveAsync(context),
+            "rotate-secret" => await RotateAsync(context),
+            var other => throw new CommandUsageException($"Unknown subcommand '{other}'."),
+        };
+    }
+
+    private async Task<int> AddAsync(CommandContext context)
+    {
+        var args = context.Arguments;
+        var definition = new ClientDefinition
+        {
+            ClientId = args.RequiredOption("client-id"),
+            DisplayName = args.Option("name"),
+            ClientType = args.Option("type") ?? ClientTypes.Confidential,
+            ConsentType = args.Option("consent") ?? ConsentTypes.Explicit,
+            RedirectUris = args.List("redirect-uri"),
+            PostLogoutRedirectUris = args.List("post-logout-redirect-uri"),
+            GrantTypes = args.List("grant-type"),
+            Scopes = args.List("scope"),
+            Resources = args.List("resource"),
+            CanIntrospect = args.Flag("introspect"),
+            Resource = args.Option("serves"),
+        };
+        args.EnsureAllUsed(1);
+        var result = await clients.CreateAsync(definition, AdminActor.CommandLine, context.CancellationToken);
+        if (result.Outcome != AdminOutcome.Ok)
+        {
+            return await CliOutput.FailAsync(context, result, "");
+        }
+
+        var created = result.Value!;
+        await context.Out.WriteLineAsync($"Registered client '{created.Client.Definition.ClientId}' ({created.Client.Definition.ClientType}).");
+        if (created.ClientSecret is { } secret)
+        {
+            await context.Out.WriteLineAsync($"Client secret (shown only now): {secret}");
+        }
+
+        return 0;
+    }
+
+    private async Task<int> ListAsync(CommandContext context)
+    {
+        context.Arguments.EnsureAllUsed(1);
+        var all = await clients.ListAsync(context.CancellationToken);
+        await context.Out.WriteLineAsync($"{"CLIENT_ID",-30} {"TYPE",-12} {"STATUS",-8} {"NAME",-30} REDIRECT URIS");
+        foreach (var client in all)
+        {
+            var d = client.Definition;
+            await context.Out.WriteLineAsync(
+                $"{d.ClientId,-30} {d.ClientType,-12} {(client.Enabled ? "enabled" : "disabled"),-8} {d.DisplayName,-30} {string.Join(' ', d.RedirectUris)}");
+        }
+
+        return 0;
+    }
+
+    private async Task<int> RemoveAsync(CommandContext context)
+    {
+        var clientId = context.Arguments.Required(1, "the client_id");
+        context.Arguments.EnsureAllUsed(2);
+        if (!await clients.DeleteAsync(clientId, AdminActor.CommandLine, context.CancellationToken))
+        {
+            return await CliOutput.FailAsync(context, $"No client '{clientId}'.");
+        }
+
+        await context.Out.WriteLineAsync($"Removed client '{clientId}' with its grants and tokens.");
+        return 0;
+    }
+
+    private async Task<int> RotateAsync(CommandContext context)
+    {
+        var clientId = context.Arguments.Required(1, "the client_id");
+        var grace = CliOutput.ParseDuration(context.Arguments.Option("grace"), "grace");
+        context.Arguments.EnsureAllUsed(2);
+        var result = await clients.RotateSecretAsync(clientId, grace, AdminActor.CommandLine, context.CancellationToken);
+        if (result.Outcome != AdminOutcome.Ok)
+        {
+            return await CliOutput.FailAsync(context, result, $"No client '{clientId}'.");
+        }
+
+        await context.Out.WriteLineAsync($"New client secret for '{clientId}' (shown only now): {result.Value!.ClientSecret}");
+        await context.Out.WriteLineAsync(result.Value.PreviousSecretExpiresAt is { } until
+            ? $"The previous secret keeps working until {until:u}."
+            : "The previous secret no longer works.");
+        return 0;
+    }
+}
