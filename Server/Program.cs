@@ -13,6 +13,8 @@ try
     var builder = WebApplication.CreateBuilder(args);
     builder.AddServerConfiguration();
     builder.AddObservability();
+    builder.AddProxySupport();
+    builder.Services.AddUnhandledErrors();
     builder.Services.AddIdentityDatabase(builder.Configuration);
     builder.Services.AddClients(builder.Configuration);
     builder.AddTokens();
@@ -32,7 +34,9 @@ try
         return exitCode;
     }
 
+    app.UseForwardedHeaders();
     app.UseCorrelationId();
+    app.UseExceptionHandler();
     app.UseSecurityHeaders();
     if (!app.Environment.IsDevelopment())
     {
