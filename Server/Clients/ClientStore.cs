@@ -24,7 +24,9 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        var application = await db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
+        // A read: safe to retry when a connection drops (IdempotentRetry), so a database restart costs no request here.
+        var application = await IdempotentRetry.RunAsync(db,
+            ct => db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, ct), cancellationToken);
         var client = application is null ? null : ClientDescriptor.From(application);
         if (_cache.Count > 10_000)
         {

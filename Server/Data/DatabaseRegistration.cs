@@ -15,9 +15,17 @@ public static class DatabaseRegistration
         services.AddHostedService<DatabaseMigrationService>();
         services.AddSharedDataProtection();
         var configure = ProviderConfiguration(options);
-        services.AddDbContextPool<IdentityDbContext>(builder =>
+        var postgres = string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase);
+        services.AddSingleton<NpgsqlPoolReset>();
+        services.AddDbContextPool<IdentityDbContext>((provider, builder) =>
         {
             configure(builder);
+            if (postgres)
+            {
+                // After a database restart the first broken connection empties the pool (see NpgsqlPoolReset).
+                builder.AddInterceptors(provider.GetRequiredService<NpgsqlPoolReset>());
+            }
+
             // The schema is guarded by a test comparing the migrated schema with the model on both providers,
             // so EF's snapshot-based check (we write migrations by hand, without a snapshot) is not needed.
             builder.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));

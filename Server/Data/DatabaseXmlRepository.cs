@@ -18,7 +18,10 @@ public sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRep
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        return db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList().Select(xml => XElement.Parse(xml)).ToList();
+        // A read, retried on a dropped connection. StoreElement is not: an insert retried after a lost acknowledgement
+        // would store the same key twice.
+        var stored = IdempotentRetry.Run(db, () => db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList());
+        return stored.Select(xml => XElement.Parse(xml)).ToList();
     }
 
     public void StoreElement(XElement element, string friendlyName)

@@ -62,27 +62,32 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
         var now = Now;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        var session = await db.Sessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == key, cancellationToken);
-        if (session is null)
+        // Runs on every request of a signed-in person, so it is retried when a connection drops (IdempotentRetry): the read
+        // and both writes are idempotent (delete by key; set absolute values), a second run ends in the state of one.
+        return await IdempotentRetry.RunAsync(db, async ct =>
         {
-            return null; // ended (signed out, revoked from the account page or by an admin)
-        }
+            var session = await db.Sessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == key, ct);
+            if (session is null)
+            {
+                return null; // ended (signed out, revoked from the account page or by an admin)
+            }
 
-        if (session.ExpirationDate <= now)
-        {
-            await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
-            return null;
-        }
+            if (session.ExpirationDate <= now)
+            {
+                await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(ct);
+                return null;
+            }
 
-        if (now - session.LastSeenDate >= LastSeenResolution)
-        {
-            var idleEnd = now + options.IdleTimeout;
-            await db.Sessions.Where(s => s.Id == key).ExecuteUpdateAsync(s => s
-                .SetProperty(x => x.LastSeenDate, now)
-                .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), cancellationToken);
-        }
+            if (now - session.LastSeenDate >= LastSeenResolution)
+            {
+                var idleEnd = now + options.IdleTimeout;
+                await db.Sessions.Where(s => s.Id == key).ExecuteUpdateAsync(s => s
+                    .SetProperty(x => x.LastSeenDate, now)
+                    .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), ct);
+            }
 
-        return TicketSerializer.Default.Deserialize(session.Ticket);
+            return TicketSerializer.Default.Deserialize(session.Ticket);
+        }, cancellationToken);
     }
 
     public Task RemoveAsync(string key) => RemoveAsync(key, null!, CancellationToken.None);
