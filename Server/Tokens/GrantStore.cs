@@ -80,6 +80,9 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
 
     private async Task<int> RevokeAsync(IQueryable<OAuthAuthorization> authorizations, CancellationToken cancellationToken)
     {
+        // One transaction (or the caller's, when it already holds one): a connection lost between the two statements
+        // must not leave the tokens revoked but their grant valid, which introspection would still call active.
+        await using var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
         var ids = authorizations.Where(a => a.Status == Statuses.Valid).Select(a => a.Id);
         var idList = await ids.ToListAsync(cancellationToken);
         if (idList.Count == 0)
@@ -91,11 +94,17 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
         await db.Tokens
             .Where(t => t.AuthorizationId != null && idList.Contains(t.AuthorizationId) && t.Status != Statuses.Revoked)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Revoked), cancellationToken);
-        return await db.Authorizations
+        var revoked = await db.Authorizations
             .Where(a => idList.Contains(a.Id) && a.Status == Statuses.Valid)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(a => a.Status, Statuses.Revoked)
                 .SetProperty(a => a.ConcurrencyToken, Guid.NewGuid().ToString("N")), cancellationToken);
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return revoked;
     }
 
     /// <summary>Revokes one JWT access token until it expires (RFC 7009 §2): its jti is remembered, then pruned.</summary>

@@ -56,9 +56,12 @@ public sealed class SessionService(IdentityDbContext db, GrantStore grants, Logo
     /// <summary>Ends one session of the person and revokes the refresh-token families created in it.</summary>
     public async Task<bool> EndSessionAsync(string subject, string sessionId, CancellationToken cancellationToken)
     {
+        // One transaction: a session gone from the list while its grants stay valid would be invisible and unrevokable.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var deleted = await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
         var clients = await ClientsOfSessionAsync(sessionId, cancellationToken);
         await grants.RevokeSessionAsync(sessionId, applicationId: null, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
         return deleted > 0;
     }
@@ -67,8 +70,10 @@ public sealed class SessionService(IdentityDbContext db, GrantStore grants, Logo
     public async Task EndSessionForClientLogoutAsync(string subject, string sessionId, string? applicationId, CancellationToken cancellationToken)
     {
         var clients = await ClientsOfSessionAsync(sessionId, cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
         await grants.RevokeSessionAsync(sessionId, applicationId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
     }
 
@@ -82,8 +87,10 @@ public sealed class SessionService(IdentityDbContext db, GrantStore grants, Logo
         var clients = await db.Authorizations.AsNoTracking()
             .Where(a => a.Subject == subject && a.Status == Statuses.Valid)
             .Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var sessions = await db.Sessions.Where(s => s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
         await grants.RevokeSubjectAsync(subject, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         notifier.SubjectSignedOut(subject, clients);
         return sessions;
     }
