@@ -34,7 +34,9 @@ public sealed class UnhandledErrors(ILogger<UnhandledErrors> logger) : IExceptio
         }
 
         var path = httpContext.Request.Path;
-        if (path.StartsWithSegments("/connect") || path.StartsWithSegments("/admin/api") || path.StartsWithSegments("/.well-known"))
+        // The authorization and end-session endpoints are where apps send a person's browser: they get the page.
+        var browserEndpoint = path.StartsWithSegments("/connect/authorize") || path.StartsWithSegments("/connect/endsession");
+        if (!browserEndpoint && (path.StartsWithSegments("/connect") || path.StartsWithSegments("/admin/api") || path.StartsWithSegments("/.well-known")))
         {
             await response.WriteAsJsonAsync(new Dictionary<string, string>
             {
