@@ -4,7 +4,8 @@ public static class ClientRegistration
 {
     public static IServiceCollection AddClients(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(configuration.GetSection(ClientSeedOptions.Section).Get<ClientSeedOptions>() ?? new ClientSeedOptions());
+        // Read and checked now: a declared client that breaks a rule stops startup with one line naming the setting.
+        services.AddSingleton(ClientSeedOptions.Read(configuration));
         services.AddHostedService<ClientSeeder>();
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ScopeCatalog>();

@@ -1,26 +1,130 @@
+using IdentityServer.Clients.Admin;
+using IdentityServer.Data;
+using IdentityServer.Hosting;
+
 namespace IdentityServer.Clients;
 
 /// <summary>
-/// Declarative registration: clients and scopes listed in configuration are created or brought up to date at start.
-/// Running it again with the same configuration changes nothing.
+/// Declarative registration (configuration as code): the clients and scopes of the root <c>Clients</c> and <c>Scopes</c>
+/// sections, keyed by client_id and scope name, are created or brought up to date at start. Running it again with the
+/// same configuration changes nothing. The older <c>Seed:Clients</c> / <c>Seed:Scopes</c> lists are still read.
 /// </summary>
+/// <example>
+/// <c>"Clients": { "web": { "Type": "confidential", "RedirectUris": [ "https://app.example.com/cb" ] } }</c>, with the
+/// secret from the environment: <c>Clients__web__ClientSecret=...</c> (at least 32 characters).
+/// </example>
 public sealed class ClientSeedOptions
 {
-    public const string Section = "Seed";
+    public const string ClientsSection = "Clients";
+    public const string ScopesSection = "Scopes";
+    public const string LegacySection = "Seed";
 
-    public List<SeedClient> Clients { get; set; } = [];
-    public List<SeedScope> Scopes { get; set; } = [];
+    public List<SeedClient> Clients { get; } = [];
+    public List<SeedScope> Scopes { get; } = [];
+
+    /// <summary>
+    /// Reads both shapes and checks everything that needs no database, so a mistake stops startup with one line naming
+    /// the setting (for example <c>Clients:web:ClientSecret</c>). Scope names are checked at start, against the database.
+    /// </summary>
+    public static ClientSeedOptions Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new ClientSeedOptions();
+        foreach (var section in configuration.GetSection(ScopesSection).GetChildren())
+        {
+            options.Add(Bind<SeedScope>(section, scope => scope.Name = string.IsNullOrEmpty(scope.Name) ? section.Key : scope.Name));
+        }
+
+        foreach (var section in configuration.GetSection(LegacySection).GetSection(ScopesSection).GetChildren())
+        {
+            options.Add(Bind<SeedScope>(section, _ => { }));
+        }
+
+        foreach (var section in configuration.GetSection(ClientsSection).GetChildren())
+        {
+            options.Add(Bind<SeedClient>(section, client => client.ClientId = string.IsNullOrEmpty(client.ClientId) ? section.Key : client.ClientId));
+        }
+
+        foreach (var section in configuration.GetSection(LegacySection).GetSection(ClientsSection).GetChildren())
+        {
+            options.Add(Bind<SeedClient>(section, _ => { }));
+        }
+
+        return options;
+    }
+
+    private static T Bind<T>(IConfigurationSection section, Action<T> complete) where T : SeedItem, new()
+    {
+        var item = section.Get<T>() ?? new T();
+        item.Setting = section.Path;
+        complete(item);
+        return item;
+    }
+
+    private void Add(SeedScope scope)
+    {
+        if (scope.ToDefinition().Validate() is { } error)
+        {
+            throw new StartupConfigurationException($"{scope.Setting}:{SettingName(error.Field)}", error.Description);
+        }
+
+        if (Scopes.Any(s => s.Name == scope.Name))
+        {
+            throw new StartupConfigurationException(scope.Setting, $"the scope '{scope.Name}' is declared twice.");
+        }
+
+        Scopes.Add(scope);
+    }
+
+    private void Add(SeedClient client)
+    {
+        if (client.Validate(knownScopes: null) is { } error)
+        {
+            throw new StartupConfigurationException(client.SettingOf(error), error.Description);
+        }
+
+        if (Clients.Any(c => c.ClientId == client.ClientId))
+        {
+            throw new StartupConfigurationException(client.Setting, $"the client '{client.ClientId}' is declared twice.");
+        }
+
+        Clients.Add(client);
+    }
+
+    /// <summary>The configuration key of a metadata field (RFC 7591 name) in the seed shape.</summary>
+    internal static string SettingName(string field) => field switch
+    {
+        "client_id" => nameof(SeedClient.ClientId),
+        "client_secret" => nameof(SeedClient.ClientSecret),
+        "client_type" => nameof(SeedClient.Type),
+        "consent_type" => nameof(SeedClient.ConsentType),
+        "client_name" => nameof(SeedClient.DisplayName),
+        "can_introspect" => nameof(SeedClient.CanIntrospect),
+        "name" => nameof(SeedScope.Name),
+        "display_name" => nameof(SeedScope.DisplayName),
+        // snake_case to PascalCase: redirect_uris -> RedirectUris, access_token_lifetime -> AccessTokenLifetime.
+        _ => string.Concat(field.Split('_').Select(word => word.Length == 0 ? word : char.ToUpperInvariant(word[0]) + word[1..])),
+    };
 }
 
-public sealed class SeedClient
+/// <summary>A declared client or scope, remembering where in the configuration it came from (for error messages).</summary>
+public abstract class SeedItem
 {
+    internal string Setting { get; set; } = "";
+}
+
+public sealed class SeedClient : SeedItem
+{
+    /// <summary>Under the root <c>Clients</c> section, the section's key.</summary>
     public string ClientId { get; set; } = "";
-    /// <summary>Only for confidential clients; give it through an environment variable or a secret store, never in a committed file.</summary>
+    /// <summary>Only for confidential clients, at least 32 characters; give it through an environment variable or a secret store, never in a committed file.</summary>
     public string? ClientSecret { get; set; }
-    public string Type { get; set; } = "public";
+    public string Type { get; set; } = ClientTypes.Public;
     /// <summary><c>implicit</c> (first-party, no consent page) or <c>explicit</c> (third-party).</summary>
-    public string ConsentType { get; set; } = "explicit";
+    public string ConsentType { get; set; } = ConsentTypes.Explicit;
     public string? DisplayName { get; set; }
+    public string? LogoUri { get; set; }
+    public string? ClientUri { get; set; }
     public List<string> RedirectUris { get; set; } = [];
     public List<string> PostLogoutRedirectUris { get; set; } = [];
     public List<string> GrantTypes { get; set; } = [];
@@ -29,12 +133,53 @@ public sealed class SeedClient
     public bool CanIntrospect { get; set; }
     /// <summary>The resource identifier this client serves as a resource server (default: its client_id).</summary>
     public string? Resource { get; set; }
+    public TimeSpan? AuthorizationCodeLifetime { get; set; }
+    public TimeSpan? AccessTokenLifetime { get; set; }
+    public TimeSpan? IdentityTokenLifetime { get; set; }
+    public TimeSpan? RefreshTokenSlidingLifetime { get; set; }
+    public TimeSpan? RefreshTokenAbsoluteLifetime { get; set; }
+    public string? BackchannelLogoutUri { get; set; }
+    public bool? BackchannelLogoutSessionRequired { get; set; }
+
+    public ClientDefinition ToDefinition() => new()
+    {
+        ClientId = ClientId,
+        ClientSecret = ClientSecret,
+        ClientType = Type,
+        ConsentType = ConsentType,
+        DisplayName = DisplayName,
+        LogoUri = LogoUri,
+        ClientUri = ClientUri,
+        RedirectUris = RedirectUris,
+        PostLogoutRedirectUris = PostLogoutRedirectUris,
+        GrantTypes = GrantTypes,
+        Scopes = Scopes,
+        Resources = Resources,
+        CanIntrospect = CanIntrospect,
+        Resource = Resource,
+        AuthorizationCodeLifetime = AuthorizationCodeLifetime,
+        AccessTokenLifetime = AccessTokenLifetime,
+        IdentityTokenLifetime = IdentityTokenLifetime,
+        RefreshTokenSlidingLifetime = RefreshTokenSlidingLifetime,
+        RefreshTokenAbsoluteLifetime = RefreshTokenAbsoluteLifetime,
+        BackchannelLogoutUri = BackchannelLogoutUri,
+        BackchannelLogoutSessionRequired = BackchannelLogoutSessionRequired,
+    };
+
+    /// <summary>The admin API's rules, except that the secret comes from configuration (and must be long).</summary>
+    internal ClientMetadataError? Validate(IReadOnlySet<string>? knownScopes) =>
+        ClientMetadataValidator.Validate(ToDefinition(), knownScopes, secretMayBeSupplied: true);
+
+    internal string SettingOf(ClientMetadataError error) => $"{Setting}:{ClientSeedOptions.SettingName(error.Field)}";
 }
 
-public sealed class SeedScope
+public sealed class SeedScope : SeedItem
 {
+    /// <summary>Under the root <c>Scopes</c> section, the section's key.</summary>
     public string Name { get; set; } = "";
     public string? DisplayName { get; set; }
     public string? Description { get; set; }
     public List<string> Resources { get; set; } = [];
+
+    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources };
 }

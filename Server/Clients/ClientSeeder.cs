@@ -1,11 +1,25 @@
-using System.Text.Json;
+using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Clients;
 
-/// <summary>Applies <see cref="ClientSeedOptions"/> at start, after migrations (hosted services start in registration order).</summary>
-internal sealed class ClientSeeder(IServiceProvider services, ClientSeedOptions options, TimeProvider time, ILogger<ClientSeeder> logger)
+/// <summary>
+/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (hosted services start in registration order).
+/// Declared fields are the truth and are written on every start; a row is only touched (and audited, as the
+/// <c>configuration</c> actor) when something differs, so a second start with the same configuration changes nothing.
+/// What configuration does not declare is left alone: a client an admin disabled stays disabled. When a declared secret
+/// changes, the old one keeps working for Admin:SecretRotationGracePeriod, as with a rotation through the API.
+/// </summary>
+internal sealed class ClientSeeder(
+    IServiceProvider services,
+    ClientSeedOptions options,
+    AdminOptions adminOptions,
+    ClientStore clientStore,
+    ScopeCatalog scopeCatalog,
+    TimeProvider time,
+    ILogger<ClientSeeder> logger)
     : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -17,6 +31,8 @@ internal sealed class ClientSeeder(IServiceProvider services, ClientSeedOptions 
 
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        var audit = scope.ServiceProvider.GetRequiredService<AdminAuditLog>();
+        var changed = 0;
         foreach (var seed in options.Scopes)
         {
             var row = await db.Scopes.FirstOrDefaultAsync(s => s.Name == seed.Name, cancellationToken);
@@ -26,57 +42,82 @@ internal sealed class ClientSeeder(IServiceProvider services, ClientSeedOptions 
                 db.Scopes.Add(row);
             }
 
-            row.DisplayName = seed.DisplayName;
-            row.Description = seed.Description;
-            row.Resources = JsonSerializer.Serialize(seed.Resources.ToArray(), ClientJsonContext.Default.StringArray);
+            var definition = seed.ToDefinition();
+            definition.ApplyTo(row);
+            if (db.Entry(row).State is EntityState.Added or EntityState.Modified)
+            {
+                row.ConcurrencyToken = Guid.NewGuid().ToString("N");
+                audit.Add(AdminActor.Configuration, db.Entry(row).State == EntityState.Added ? "scope.created" : "scope.updated",
+                    ScopeAdminService.AuditTarget(seed.Name), definition);
+                changed++;
+            }
         }
 
+        await db.SaveChangesAsync(cancellationToken);
+        var known = ScopeCatalog.BuiltInScopes.Keys.Concat(await db.Scopes.Select(s => s.Name).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
         foreach (var seed in options.Clients)
         {
-            var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == seed.ClientId, cancellationToken);
-            if (row is null)
+            if (seed.Validate(known) is { } error)
             {
-                row = new OAuthApplication
-                {
-                    ClientId = seed.ClientId,
-                    ClientType = seed.Type,
-                    ConsentType = seed.ConsentType,
-                    DisplayName = seed.DisplayName ?? seed.ClientId,
-                    CreationDate = time.GetUtcNow().UtcDateTime,
-                };
-                db.Applications.Add(row);
+                throw new StartupConfigurationException(seed.SettingOf(error), error.Description);
             }
 
-            Apply(seed, row);
+            if (await ApplyAsync(db, audit, seed, cancellationToken))
+            {
+                changed++;
+            }
         }
 
-        var changes = await db.SaveChangesAsync(cancellationToken);
-        logger.LogInformation("Seeded {Clients} client(s) and {Scopes} scope(s) from configuration ({Changes} row(s) changed)",
-            options.Clients.Count, options.Scopes.Count, changes);
+        await db.SaveChangesAsync(cancellationToken);
+        scopeCatalog.Invalidate();
+        foreach (var seed in options.Clients)
+        {
+            clientStore.Invalidate(seed.ClientId);
+        }
+
+        logger.LogInformation("Declared in configuration: {Clients} client(s) and {Scopes} scope(s); {Changed} created or updated",
+            options.Clients.Count, options.Scopes.Count, changed);
     }
 
-    private static void Apply(SeedClient seed, OAuthApplication row)
+    /// <summary>Creates or updates one client; true when the row changed.</summary>
+    private async Task<bool> ApplyAsync(IdentityDbContext db, AdminAuditLog audit, SeedClient seed, CancellationToken cancellationToken)
     {
-        var permissions = seed.GrantTypes.Select(g => ClientDescriptor.GrantTypePrefix + g)
-            .Concat(seed.Scopes.Select(s => ClientDescriptor.ScopePrefix + s))
-            .Concat(seed.Resources.Select(r => ClientDescriptor.ResourcePrefix + r))
-            .Concat(seed.CanIntrospect ? [ClientDescriptor.IntrospectionPermission] : [])
-            .ToArray();
-        row.ClientType = seed.Type;
-        row.ConsentType = seed.ConsentType;
-        row.DisplayName = seed.DisplayName ?? seed.ClientId;
-        row.RedirectUris = Json(seed.RedirectUris);
-        row.PostLogoutRedirectUris = Json(seed.PostLogoutRedirectUris);
-        row.Permissions = Json(permissions);
-        row.Settings = JsonSerializer.Serialize(new ClientSettings { Resource = seed.Resource }, ClientJsonContext.Default.ClientSettings);
-        var secretHash = string.IsNullOrEmpty(seed.ClientSecret) ? null : ClientSecrets.Hash(seed.ClientSecret);
+        var now = time.GetUtcNow().UtcDateTime;
+        var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == seed.ClientId, cancellationToken);
+        if (row is null)
+        {
+            row = new OAuthApplication
+            {
+                ClientId = seed.ClientId,
+                ClientType = seed.Type,
+                ConsentType = seed.ConsentType,
+                DisplayName = seed.ClientId,
+                CreationDate = now,
+            };
+            db.Applications.Add(row);
+        }
+
+        var definition = seed.ToDefinition();
+        definition.ApplyTo(row);
+        var secretHash = definition.IsConfidential ? ClientSecrets.Hash(seed.ClientSecret!) : null;
         if (row.ClientSecretHash != secretHash)
         {
+            var keepOld = row.ClientSecretHash is not null && secretHash is not null && adminOptions.SecretRotationGracePeriod > TimeSpan.Zero;
+            row.PreviousClientSecretHash = keepOld ? row.ClientSecretHash : null;
+            row.PreviousSecretExpiresAt = keepOld ? now + adminOptions.SecretRotationGracePeriod : null;
             row.ClientSecretHash = secretHash;
         }
-    }
 
-    private static string Json(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray(), ClientJsonContext.Default.StringArray);
+        var state = db.Entry(row).State;
+        if (state is not (EntityState.Added or EntityState.Modified))
+        {
+            return false;
+        }
+
+        row.ConcurrencyToken = Guid.NewGuid().ToString("N");
+        audit.Add(AdminActor.Configuration, state == EntityState.Added ? "client.created" : "client.updated", ClientAdminService.AuditTarget(seed.ClientId), definition);
+        return true;
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
