@@ -32,10 +32,12 @@ internal sealed class AuthorizationPruneStep : IPruneStep
     {
         var threshold = cutoff.Threshold;
         var end = upTo ?? threshold;
+        // "Has a token" is a correlated scalar subquery (SELECT ... LIMIT 1) rather than EXISTS, so the database probes
+        // IX_Tokens_AuthorizationId once per grant of the window instead of choosing to hash the whole Tokens table.
         return db.Authorizations
             .Where(a => a.CreationDate > after && a.CreationDate <= end && a.CreationDate < threshold)
             .Where(a => (a.Status != Statuses.Valid || a.Type == AuthorizationTypes.AdHoc)
-                && !db.Tokens.Any(t => t.AuthorizationId == a.Id))
+                && !db.Tokens.Where(t => t.AuthorizationId == a.Id).Select(t => true).FirstOrDefault())
             .ExecuteDeleteAsync(cancellationToken);
     }
 }

@@ -32,13 +32,18 @@ internal sealed class TokenPruneStep : IPruneStep
     {
         var (now, threshold) = cutoff;
         var end = upTo ?? threshold;
+        // The grant's liveness is a correlated scalar subquery (SELECT ... LIMIT 1), not EXISTS: a database can answer
+        // EXISTS under OR with a hash of the whole Authorizations table, per statement; this form is one primary-key
+        // lookup per row of the window, and only for rows not already dead by expiry or status.
         return db.Tokens
             .Where(t => t.CreationDate > after && t.CreationDate <= end && t.CreationDate < threshold)
             .Where(t => t.ExpirationDate <= now
                 || (t.Status != Statuses.Valid && t.Status != Statuses.Redeemed)
                 || (t.AuthorizationId == null && t.Status == Statuses.Redeemed)
-                || (t.AuthorizationId != null && !db.Authorizations.Any(a => a.Id == t.AuthorizationId
-                    && a.Status == Statuses.Valid && (a.ExpirationDate == null || a.ExpirationDate > now))))
+                || (t.AuthorizationId != null && !db.Authorizations
+                    .Where(a => a.Id == t.AuthorizationId)
+                    .Select(a => a.Status == Statuses.Valid && (a.ExpirationDate == null || a.ExpirationDate > now))
+                    .FirstOrDefault()))
             .ExecuteDeleteAsync(cancellationToken);
     }
 }
