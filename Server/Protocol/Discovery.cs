@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IdentityServer.Clients;
+using IdentityServer.Clients.Admin;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Tokens;
 using Microsoft.IdentityModel.Tokens;
@@ -10,9 +11,9 @@ namespace IdentityServer.Protocol;
 /// The discovery document (OpenID Connect Discovery 1.0 §3) and the JWKS (RFC 7517), serialized once per
 /// configuration and key ring rather than per request. They list only what the server implements.
 /// </summary>
-public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing keys)
+public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing keys, DynamicRegistrationOptions? registration = null)
 {
-    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys));
+    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys, registration?.Enabled == true));
     private readonly Lazy<byte[]> _jwks = new(() => BuildJwks(keys));
 
     public byte[] Configuration => _configuration.Value;
@@ -24,7 +25,7 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
     private static readonly string[] ClientAuthMethods = ["client_secret_basic", "client_secret_post", "none"];
     private static readonly string[] ConfidentialAuthMethods = ["client_secret_basic", "client_secret_post"];
 
-    private static byte[] BuildConfiguration(ProtocolOptions protocol, SigningKeyRing keys)
+    private static byte[] BuildConfiguration(ProtocolOptions protocol, SigningKeyRing keys, bool registrationEnabled)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -38,6 +39,11 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
             json.WriteString("introspection_endpoint", EndpointUrl(protocol, EndpointPaths.Introspection));
             json.WriteString("revocation_endpoint", EndpointUrl(protocol, EndpointPaths.Revocation));
             json.WriteString("end_session_endpoint", EndpointUrl(protocol, EndpointPaths.EndSession));
+            if (registrationEnabled)
+            {
+                // RFC 8414 §2 / OpenID Connect Discovery §3: only while dynamic registration is switched on.
+                json.WriteString("registration_endpoint", EndpointUrl(protocol, DynamicRegistrationOptions.Path));
+            }
             WriteArray(json, "scopes_supported", ScopeCatalog.StandardScopes.Keys);
             WriteArray(json, "response_types_supported", ["code"]);
             WriteArray(json, "response_modes_supported", [ResponseModes.Query, ResponseModes.FormPost]);
