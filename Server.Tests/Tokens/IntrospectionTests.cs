@@ -267,7 +267,8 @@ public abstract class IntrospectionTests(ServerFactory server)
     }
 }
 
-public sealed class SqliteIntrospectionTests(SqliteServer server) : IntrospectionTests(server), IClassFixture<SqliteServer>;
+[Collection(SqliteTokenServer.Name)]
+public sealed class SqliteIntrospectionTests(SqliteServer server) : IntrospectionTests(server);
 
-/// <remarks>[Fact], not [PostgresFact]: with no PostgreSQL the fixture's cluster fails to start, failing these tests (never skipping them).</remarks>
-public sealed class PostgresIntrospectionTests(PostgresServer server) : IntrospectionTests(server), IClassFixture<PostgresServer>;
+[Collection(PostgresTokenServer.Name)]
+public sealed class PostgresIntrospectionTests(PostgresServer server) : IntrospectionTests(server);

@@ -235,7 +235,8 @@ public abstract class RefreshTokenTests(ServerFactory server)
     }
 }
 
-public sealed class SqliteRefreshTokenTests(SqliteServer server) : RefreshTokenTests(server), IClassFixture<SqliteServer>;
+[Collection(SqliteTokenServer.Name)]
+public sealed class SqliteRefreshTokenTests(SqliteServer server) : RefreshTokenTests(server);
 
-/// <remarks>[Fact], not [PostgresFact]: with no PostgreSQL the fixture's cluster fails to start, failing these tests (never skipping them).</remarks>
-public sealed class PostgresRefreshTokenTests(PostgresServer server) : RefreshTokenTests(server), IClassFixture<PostgresServer>;
+[Collection(PostgresTokenServer.Name)]
+public sealed class PostgresRefreshTokenTests(PostgresServer server) : RefreshTokenTests(server);
