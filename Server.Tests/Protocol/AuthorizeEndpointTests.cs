@@ -231,6 +231,21 @@ public sealed class AuthorizeEndpointTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task Prompt_none_never_shows_the_sign_in_page_even_when_the_session_user_is_gone()
+    {
+        var client = await TestData.CreateClientAsync(server);
+        var user = await TestData.CreateUserAsync(server);
+        using var browser = new BrowserSession(server);
+        await AuthorizeRequests.SignInAsync(browser, user.UserName!);
+        await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).ExecuteDeleteAsync());
+        var url = AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("prompt", "none")]);
+
+        // Core §3.1.2.1: with prompt=none the server MUST NOT display any user interface.
+        AuthorizeRequests.AssertErrorRedirect(await browser.GetAsync(url), client, "login_required", AuthorizeRequests.Parameter(url, "state"));
+        Assert.True(AuthorizeRequests.IsLoginPage(await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge))));
+    }
+
+    [Fact]
     public async Task Prompt_login_shows_the_sign_in_page_again_and_auth_time_moves()
     {
         var client = await TestData.CreateClientAsync(server);
@@ -260,6 +275,8 @@ public sealed class AuthorizeEndpointTests(SqliteServer server)
         server.Time.Advance(TimeSpan.FromSeconds(120));
         Assert.Equal(signedInAt, await AuthTimeAsync(browser, client, user.UserName!, [("max_age", "300")]));
 
+        var silent = AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("max_age", "60"), ("prompt", "none")]);
+        AuthorizeRequests.AssertErrorRedirect(await browser.GetAsync(silent), client, "login_required", AuthorizeRequests.Parameter(silent, "state"));
         var tooOld = await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("max_age", "60")]));
         Assert.True(AuthorizeRequests.IsLoginPage(tooOld));
         Assert.Equal(signedInAt + 120, await AuthTimeAsync(browser, client, user.UserName!, [("max_age", "60")]));

@@ -17,7 +17,7 @@ public static class AuthorizeEndpoint
 
     public static IEndpointRouteBuilder MapAuthorizeEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapMethods(EndpointPaths.Authorize, [HttpMethods.Get, HttpMethods.Post], HandleAsync).DisableAntiforgery();
+        app.MapMethods(EndpointPaths.Authorize, [HttpMethods.Get, HttpMethods.Post], HandleAsync).DisableAntiforgery().RequireRateLimit(RateLimitScope.Authorize);
         return app;
     }
 
@@ -84,9 +84,12 @@ public static class AuthorizeEndpoint
         var code = await codes.IssueAsync(request, session!, cancellationToken);
         if (code is null)
         {
-            // The session names a user who no longer exists: start over with a fresh sign-in.
+            // The session names a user who no longer exists: start over with a fresh sign-in, unless the client
+            // asked for no user interface at all (Core §3.1.2.1: prompt=none never shows a page).
             await context.SignOutAsync(IdentityConstants.ApplicationScheme);
-            return Results.Redirect(SignInUrl(request, context));
+            return request.Prompt.Contains(Prompts.None)
+                ? AuthorizationResponse.Error(request, protocol.Issuer, new OAuthError(OAuthErrors.LoginRequired, "The user must sign in."))
+                : Results.Redirect(SignInUrl(request, context));
         }
 
         return AuthorizationResponse.Success(request, protocol.Issuer, code);
