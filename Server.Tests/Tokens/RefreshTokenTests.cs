@@ -43,11 +43,15 @@ public abstract class RefreshTokenTests(ServerFactory server)
     }
 
     [Fact]
-    public async Task No_refresh_token_without_offline_access()
+    public async Task No_refresh_token_without_offline_access_or_the_refresh_grant()
     {
         using var scenario = await TokenScenario.CreateAsync(server);
-        var tokens = await scenario.SignInAsync("openid profile " + scenario.Api);
-        Assert.Null(tokens.RefreshToken);
+        var withoutOfflineAccess = await scenario.SignInAsync("openid profile " + scenario.Api);
+        Assert.Null(withoutOfflineAccess.RefreshToken);
+
+        var codeOnly = await TestData.CreateClientAsync(server, grantTypes: ["authorization_code"]);
+        var withoutGrant = await scenario.SignInAsync(TokenScenario.StandardScopes, codeOnly);
+        Assert.Null(withoutGrant.RefreshToken);
     }
 
     [Fact]

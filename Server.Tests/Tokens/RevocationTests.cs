@@ -4,7 +4,9 @@ using System.Text.Json;
 using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
 using IdentityServer.Tokens;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace IdentityServer.Tests.Tokens;
@@ -45,6 +47,11 @@ public abstract class RevocationTests(ServerFactory server)
 
         server.Time.Advance(TimeSpan.FromMinutes(9));
         await scenario.AssertInactiveAsync(tokens.AccessToken);
+
+        // The jti is remembered exactly as long as the token could be presented, so pruning may drop it after that.
+        var exp = new JsonWebToken(tokens.AccessToken).ValidTo;
+        var record = await server.WithDatabaseAsync(db => db.RevokedAccessTokens.AsNoTracking().SingleAsync(r => r.Jti == tokens.Jti));
+        Assert.Equal(exp, DateTime.SpecifyKind(record.ExpirationDate, DateTimeKind.Utc));
     }
 
     [Fact]
