@@ -37,8 +37,15 @@ public sealed class ClientCredentialsTests(SqliteServer server)
 
         var (status, body, _) = await OAuthFlow.PostTokenAsync(http, client, new() { ["grant_type"] = "client_credentials" });
         Assert.Equal(HttpStatusCode.OK, status);
-        var access = await _tokens.AccessTokenAsync(body.GetProperty("access_token").GetString()!, ServerFactory.Issuer, client.ClientId, client.ClientId);
+        var accessToken = body.GetProperty("access_token").GetString()!;
+        var access = await _tokens.AccessTokenAsync(accessToken, ServerFactory.Issuer, client.ClientId, client.ClientId);
         Assert.Equal([ServerFactory.Issuer], access.Audiences);
+
+        // exp is ten minutes after issue: still valid at 599 s, expired at 601 s.
+        server.Time.Advance(TimeSpan.FromSeconds(599));
+        Assert.True((await _tokens.TryValidateAsync(accessToken, ServerFactory.Issuer, [TokenChecks.AccessTokenType])).IsValid);
+        server.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.False((await _tokens.TryValidateAsync(accessToken, ServerFactory.Issuer, [TokenChecks.AccessTokenType])).IsValid);
     }
 
     [Fact]

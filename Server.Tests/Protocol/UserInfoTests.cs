@@ -106,6 +106,7 @@ public sealed class UserInfoTests(SqliteServer server)
     public async Task A_token_without_openid_is_403_insufficient_scope()
     {
         var (_, tokens) = await TokensAsync("profile");
+        Assert.Empty(tokens.IdToken); // plain OAuth: no ID token without openid
 
         var (status, _, response) = await CallAsync(HttpMethod.Get, bearer: tokens.AccessToken);
         Assert.Equal(HttpStatusCode.Forbidden, status);
