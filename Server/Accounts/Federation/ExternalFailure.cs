@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace IdentityServer.Accounts.Federation;
@@ -21,11 +22,14 @@ public static class ExternalFailure
 
     public static Task HandleAsync(RemoteFailureContext context)
     {
-        var reason = Classify(context);
+        // The handler passes no properties when an exception ended the flow (the code exchange or the user information
+        // failed); the state in the query still holds them, if it is ours and intact.
+        var properties = context.Properties ?? (context.Options as OAuthOptions)?.StateDataFormat.Unprotect(context.Request.Query["state"]);
+        var reason = Classify(context, properties);
         var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalFailure).FullName!);
         logger.LogWarning("Sign-in with {Provider} failed: {Reason} ({Message})", context.Scheme.Name, reason, context.Failure?.Message);
         string? back = null;
-        context.Properties?.Items.TryGetValue(BackItem, out back);
+        properties?.Items.TryGetValue(BackItem, out back);
         context.Response.Redirect(ErrorUrl(reason, context.Scheme.Name, back));
         context.HandleResponse();
         return Task.CompletedTask;
@@ -48,9 +52,9 @@ public static class ExternalFailure
     }
 
     /// <summary>In the order the handler checks: state, correlation, the provider's error, then the exchange and user info.</summary>
-    private static ExternalFailureReason Classify(RemoteFailureContext context)
+    private static ExternalFailureReason Classify(RemoteFailureContext context, AuthenticationProperties? properties)
     {
-        if (context.Properties is null || context.Failure?.Message == CorrelationFailed)
+        if (properties is null || context.Failure?.Message == CorrelationFailed)
         {
             return ExternalFailureReason.InvalidState;
         }
