@@ -1,0 +1,58 @@
+using System.Net;
+using IdentityServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.Playwright;
+
+namespace IdentityServer.Tests.Federation;
+
+/// <summary>
+/// Issue 5 in a real browser: a person on an app's sign-in page clicks "Continue with GitHub", picks their account at
+/// the GitHub stand-in, allows the app, and the app receives a code for tokens about our user.
+/// </summary>
+public sealed class BrowserSignInTests(KestrelFederationServer server) : IClassFixture<KestrelFederationServer>
+{
+    [ChromiumFact]
+    public async Task A_person_signs_in_with_GitHub_by_clicking_through_the_pages()
+    {
+        Assert.True(File.Exists(ChromiumFactAttribute.ExecutablePath), $"the browser tests need Debian's Chromium at {ChromiumFactAttribute.ExecutablePath}");
+        var client = await TestData.CreateClientAsync(server, consent: true);
+        var account = server.StandIn.Add(StandInAccount.GitHubPrivateEmail());
+        var (verifier, challenge) = TestData.NewPkce();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = ChromiumFactAttribute.ExecutablePath,
+            Headless = true,
+            Args = ["--no-sandbox"],
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        // The app itself is not running: its redirect URI is caught and answered here.
+        var appReceived = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync(client.RedirectUri + "**", async route =>
+        {
+            appReceived.TrySetResult(route.Request.Url);
+            await route.FulfillAsync(new() { Status = 200, ContentType = "text/plain", Body = "the app" });
+        });
+
+        await page.GotoAsync(new Uri(server.RootUri, OAuthFlow.AuthorizeUrl(client, challenge)).ToString());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue with GitHub" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue as " + account.Name }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Allow", Exact = true }).ClickAsync();
+        var callback = new Uri(await appReceived.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        var query = QueryHelpers.ParseQuery(callback.Query);
+        Assert.Equal("state-123", query["state"].ToString());
+        Assert.Equal(server.RootUri.ToString().TrimEnd('/'), query["iss"].ToString());
+        using var http = new HttpClient { BaseAddress = server.RootUri };
+        var (status, tokens, _) = await OAuthFlow.RedeemCodeAsync(http, client, query["code"].ToString(), verifier);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var idToken = new JsonWebToken(tokens.GetProperty("id_token").GetString());
+        var user = await FederatedFlow.LinkedUserAsync(server, "GitHub", account);
+        Assert.Equal(user!.Id, idToken.Subject);
+        Assert.Equal(account.Email, idToken.GetPayloadValue<string>("email"));
+        Assert.Equal(account.Name, idToken.GetPayloadValue<string>("name"));
+    }
+}
