@@ -46,6 +46,9 @@ public class ServerFactory : WebApplicationFactory<Program>
             ["Database:Provider"] = "Sqlite",
             ["Database:DataDirectory"] = _dataDirectory,
             ["Signing:DevelopmentKeyPath"] = Path.Combine(_dataDirectory, "keys", "signing.pem"),
+            // The in-process host has no client address, so every test's sign-ins would share one strict per-address
+            // budget. The limits themselves are tested on a host of their own (Security/RateLimitTests).
+            ["RateLimits:SignInPerAddress:PermitLimit"] = "1000000",
         };
         foreach (var (key, value) in Settings)
         {
@@ -62,6 +65,8 @@ public class ServerFactory : WebApplicationFactory<Program>
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Time);
+            // Password hashing dominates user creation and sign-in in tests; fewer PBKDF2 rounds keep the suite fast.
+            services.Configure<Microsoft.AspNetCore.Identity.PasswordHasherOptions>(o => o.IterationCount = 1_000);
         });
     }
 

@@ -17,13 +17,13 @@ public static class UserInfoEndpoint
     }
 
     private static async Task<IResult> HandleAsync(HttpContext context, AccessTokenValidator validator, GrantStore grants,
-        UserClaimsReader users, ProtocolOptions protocol)
+        UserClaimsReader users, ClientStore clients, ProtocolOptions protocol)
     {
         var cancellationToken = context.RequestAborted;
         var (token, malformed) = await ReadBearerTokenAsync(context.Request, cancellationToken);
         if (malformed)
         {
-            return Challenge(StatusCodes.Status400BadRequest, OAuthErrors.InvalidRequest, "Send the access token once, in the Authorization header or the form body.");
+            return Challenge(StatusCodes.Status400BadRequest, OAuthErrors.InvalidRequest, "Send the access token once, in the Authorization header or a readable form body.");
         }
 
         if (token is null)
@@ -33,7 +33,10 @@ public static class UserInfoEndpoint
         }
 
         var validated = await validator.ValidateAsync(token);
-        if (validated is null || !validated.Audiences.Contains(protocol.Issuer) || !await grants.IsAccessTokenLiveAsync(validated, cancellationToken))
+        // Live means: signature and expiry hold, the grant stands, the jti is not revoked and the client is still enabled.
+        if (validated is null || !validated.Audiences.Contains(protocol.Issuer)
+            || await clients.FindAsync(validated.ClientId, cancellationToken) is not { Enabled: true }
+            || !await grants.IsAccessTokenLiveAsync(validated, cancellationToken))
         {
             return Challenge(StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, "The access token is invalid, expired or revoked.");
         }
@@ -75,14 +78,15 @@ public static class UserInfoEndpoint
         }
 
         string? fromBody = null;
-        if (HttpMethods.IsPost(request.Method) && request.HasFormContentType)
+        if (HttpMethods.IsPost(request.Method) && OAuthParameters.IsUrlEncodedForm(request))
         {
-            var form = await request.ReadFormAsync(cancellationToken);
-            fromBody = form["access_token"].ToString();
-            if (form["access_token"].Count > 1)
+            var parameters = await OAuthParameters.ReadAsync(request, cancellationToken);
+            if (parameters.NotAForm || parameters.All("access_token").Count > 1)
             {
                 return (null, true);
             }
+
+            fromBody = parameters["access_token"];
         }
 
         if (!string.IsNullOrEmpty(fromHeader) && !string.IsNullOrEmpty(fromBody))
