@@ -24,11 +24,6 @@ try
     builder.AddPruning();
 
     var app = builder.Build();
-    if (await PruneCommand.TryRunAsync(app, args) is { } pruneExitCode)
-    {
-        return pruneExitCode;
-    }
-
     if (await CommandLine.TryRunAsync(app, args) is { } exitCode)
     {
         return exitCode;

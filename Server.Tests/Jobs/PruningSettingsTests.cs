@@ -1,4 +1,5 @@
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Cli;
 using IdentityServer.Jobs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,6 +48,7 @@ public sealed class PruningSettingsTests
         Assert.Contains(enabled, d => d.ServiceType == typeof(IHostedService));
         Assert.DoesNotContain(disabled, d => d.ServiceType == typeof(IHostedService));
         Assert.Contains(disabled, d => d.ServiceType == typeof(PruneService));
+        Assert.Contains(disabled, d => d.ServiceType == typeof(ICommand) && d.ImplementationType == typeof(PruneCommand));
     }
 
     [Fact]

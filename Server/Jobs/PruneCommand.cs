@@ -1,37 +1,36 @@
+using IdentityServer.Hosting.Cli;
+
 namespace IdentityServer.Jobs;
 
 /// <summary>
 /// <c>prune</c> on the command line (<c>dotnet run --project Server -- prune</c>): one pruning run against the configured
-/// database, whether or not the schedule is enabled, then exit. The host is built but not started: nothing listens and
-/// no migration runs, so it is safe next to running servers.
+/// database, whether or not the schedule is enabled, then exit. The server's command line builds the host without
+/// starting it, so nothing listens and it is safe next to running instances.
 /// </summary>
-public static class PruneCommand
+internal sealed class PruneCommand(PruneService pruning) : ICommand
 {
-    public const string Name = "prune";
+    public string Name => "prune";
 
-    /// <summary>Null when the arguments do not ask for the command; otherwise runs it and returns the exit code.</summary>
-    public static async Task<int?> TryRunAsync(WebApplication app, string[] args)
+    public string Usage => "prune   delete dead tokens, grants, revoked JWT ids and ended sessions once (the Pruning settings apply)";
+
+    public async Task<int> RunAsync(CommandContext context)
     {
-        if (args.Length == 0 || !string.Equals(args[0], Name, StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Arguments.Positional.Count > 0)
         {
-            return null;
+            throw new CommandUsageException("prune takes no arguments.");
         }
 
-        int exitCode;
         try
         {
-            var result = await app.Services.GetRequiredService<PruneService>().RunAsync(CancellationToken.None);
-            await Console.Out.WriteLineAsync($"Pruned: {result}");
-            exitCode = 0;
+            var result = await pruning.RunAsync(context.CancellationToken);
+            await context.Out.WriteLineAsync($"Pruned: {result}");
+            return 0;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await Console.Error.WriteLineAsync($"Pruning failed: {e.GetBaseException().Message}");
-            exitCode = 1;
+            await context.Error.WriteLineAsync($"Pruning failed: {e.GetBaseException().Message}");
+            return 1;
         }
-
-        // Flushes the logs; the process ends right after.
-        await app.DisposeAsync();
-        return exitCode;
     }
 }

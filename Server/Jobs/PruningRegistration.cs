@@ -1,3 +1,4 @@
+using IdentityServer.Hosting.Cli;
 using Quartz;
 
 namespace IdentityServer.Jobs;
@@ -6,20 +7,21 @@ public static class PruningRegistration
 {
     public static readonly JobKey JobKey = new("prune-tokens-and-grants");
 
-    /// <summary>The pruning service, its steps, and (when enabled) the Quartz schedule that runs it.</summary>
+    /// <summary>The pruning service, its steps, the <c>prune</c> command, and (when enabled) the Quartz schedule.</summary>
     public static WebApplicationBuilder AddPruning(this WebApplicationBuilder builder)
     {
         var options = PruningOptions.Read(builder.Configuration);
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton<PruneService>();
+        services.AddCommand<PruneCommand>();
 
         // The extension point: one IPruneStep per table, run in this order (tokens before the grants they hang off).
-        // The audit log, when its table exists, adds its step here.
         services.AddSingleton<IPruneStep, TokenPruneStep>();
         services.AddSingleton<IPruneStep, AuthorizationPruneStep>();
         services.AddSingleton<IPruneStep, RevokedAccessTokenPruneStep>();
         services.AddSingleton<IPruneStep, SessionPruneStep>();
+        services.AddSingleton<IPruneStep, AuditPruneStep>();
 
         if (!options.Enabled)
         {
