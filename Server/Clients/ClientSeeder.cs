@@ -31,6 +31,8 @@ internal sealed class ClientSeeder(
 
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        // Replicas starting together would insert the same client twice (a unique key violation ends one of them).
+        await using var startupLock = await StartupLock.AcquireAsync(db, cancellationToken);
         var audit = scope.ServiceProvider.GetRequiredService<AdminAuditLog>();
         var changed = 0;
         foreach (var seed in options.Scopes)

@@ -20,6 +20,8 @@ internal sealed class DatabaseMigrationService(IServiceProvider services, Databa
 
         if (options.MigrateOnStart)
         {
+            // Replicas starting together on an empty database: one migrates, the others then find nothing pending.
+            await using var startupLock = await StartupLock.AcquireAsync(db, cancellationToken);
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             await db.Database.MigrateAsync(cancellationToken);
             if (pending.Count > 0)
