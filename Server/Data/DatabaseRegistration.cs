@@ -40,7 +40,8 @@ public static class DatabaseRegistration
             var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)
                 ? DefaultSqliteConnectionString(options.DataDirectory)
                 : options.ConnectionString;
-            return builder => builder.UseSqlite(connectionString);
+            var busyTimeout = new SqliteBusyTimeout(TimeSpan.FromSeconds(30));
+            return builder => builder.UseSqlite(connectionString).AddInterceptors(busyTimeout);
         }
 
         if (string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase))
