@@ -15,6 +15,7 @@ public sealed class ComposeFileTests
     private static Dictionary<string, object?> Services => Mapping(Compose, "services");
     private static Dictionary<string, object?> Server => Mapping(Services, "server");
     private static Dictionary<string, object?> Postgres => Mapping(Services, "postgres");
+    private static Dictionary<string, object?> Proxy => Mapping(Services, "proxy");
     private static Dictionary<string, string> ServerEnvironment => Environment(Server);
 
     [Fact]
@@ -97,7 +98,7 @@ public sealed class ComposeFileTests
     [Fact]
     public void The_issuer_is_an_absolute_https_url()
     {
-        var issuer = ServerEnvironment["Server__Issuer"];
+        var issuer = DefaultOf(ServerEnvironment["Server__Issuer"]);
 
         Assert.True(Uri.TryCreate(issuer, UriKind.Absolute, out var uri), issuer);
         Assert.Equal(Uri.UriSchemeHttps, uri.Scheme);
@@ -157,6 +158,61 @@ public sealed class ComposeFileTests
         Assert.Contains("COPY Migrations/", text, StringComparison.Ordinal);
         Assert.Contains("COPY appsettings*.json", text, StringComparison.Ordinal);
         Assert.Contains("COPY Directory.Build.props", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_server_replicas_publish_no_port_and_only_the_proxy_is_reachable()
+    {
+        Assert.Equal("2", Scalar(Mapping(Server, "deploy"), "replicas"));
+        Assert.False(Server.ContainsKey("ports"), "the replicas must be reached through the proxy only");
+        Assert.Equal(["443:443", "80:80"], Sequence(Proxy, "ports"));
+        Assert.Contains("server", Sequence(Proxy, "depends_on"));
+        Assert.StartsWith("nginx:", Scalar(Proxy, "image"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_proxy_config_is_committed_mounted_and_forwards_to_the_replicas_port_with_forwarded_headers()
+    {
+        var mounts = Sequence(Proxy, "volumes").Select(v => v.Split(':')).ToList();
+        var config = Assert.Single(mounts, m => m[1] == "/etc/nginx/nginx.conf");
+        Assert.Equal("ro", config[2]);
+        var text = File.ReadAllText(Path.Combine(Root, config[0]));
+
+        Assert.Contains($"server:{ServerEnvironment["ASPNETCORE_HTTP_PORTS"]};", text, StringComparison.Ordinal);
+        Assert.Contains("proxy_set_header X-Forwarded-For $remote_addr;", text, StringComparison.Ordinal);
+        Assert.Contains("proxy_set_header X-Forwarded-Proto $scheme;", text, StringComparison.Ordinal);
+        // The TLS files the config names are mounted, read-only, from certs/.
+        foreach (var file in new[] { "/etc/nginx/certs/tls.crt", "/etc/nginx/certs/tls.key" })
+        {
+            Assert.Contains(file + ";", text, StringComparison.Ordinal);
+            var mount = Assert.Single(mounts, m => m[1] == file);
+            Assert.StartsWith("./certs/", mount[0], StringComparison.Ordinal);
+            Assert.Equal("ro", mount[2]);
+        }
+
+        // A POST already sent to a replica is never replayed on another (a redemption would look like reuse).
+        Assert.DoesNotContain("non_idempotent", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Forwarded_headers_are_trusted_only_from_private_networks()
+    {
+        var networks = ServerEnvironment.Where(e => e.Key.StartsWith("ForwardedHeaders__KnownNetworks__", StringComparison.Ordinal)).Select(e => e.Value).ToList();
+
+        Assert.NotEmpty(networks);
+        string[] privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+        Assert.All(networks, network =>
+        {
+            Assert.True(System.Net.IPNetwork.TryParse(network, out var parsed), network);
+            Assert.Contains(privateRanges, r => System.Net.IPNetwork.Parse(r).Contains(parsed.BaseAddress) && parsed.PrefixLength >= System.Net.IPNetwork.Parse(r).PrefixLength);
+        });
+    }
+
+    /// <summary>The default of a compose <c>${NAME:-default}</c> value; any other value as it is.</summary>
+    private static string DefaultOf(string value)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(value, @"^\$\{[A-Za-z_][A-Za-z0-9_]*:-(.+)\}$");
+        return match.Success ? match.Groups[1].Value : value;
     }
 
     private static Dictionary<string, string> Environment(Dictionary<string, object?> service) =>
