@@ -20,7 +20,7 @@ internal sealed class ServerProcess : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(IReadOnlyDictionary<string, string> environment, string workingDirectory)
+    private ServerProcess(IReadOnlyDictionary<string, string> environment, string workingDirectory, IReadOnlyList<string> arguments)
     {
         var start = new ProcessStartInfo(DotnetHost)
         {
@@ -30,6 +30,11 @@ internal sealed class ServerProcess : IDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ServerAssembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         foreach (var name in start.Environment.Keys.Where(k => ServerSettingPrefixes.Any(p => k.StartsWith(p, StringComparison.OrdinalIgnoreCase))).ToList())
         {
             start.Environment.Remove(name);
@@ -74,10 +79,11 @@ internal sealed class ServerProcess : IDisposable
     public string StandardError { get { lock (_stderr) { return _stderr.ToString(); } } }
     public bool HasExited => _process.HasExited;
 
-    public static ServerProcess Start(IReadOnlyDictionary<string, string> environment, string workingDirectory)
+    /// <param name="arguments">Command-line arguments after the assembly, for example <c>prune</c>.</param>
+    public static ServerProcess Start(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments)
     {
         Assert.True(File.Exists(ServerAssembly), $"The built server is not next to the tests: {ServerAssembly}");
-        return new ServerProcess(environment, workingDirectory);
+        return new ServerProcess(environment, workingDirectory, arguments);
     }
 
     /// <summary>Waits for the process to end; on timeout it is killed and null is returned.</summary>
