@@ -1,0 +1,26 @@
+using IdentityServer.Clients.Admin;
+
+namespace IdentityServer.Pages.Admin.Scopes;
+
+/// <summary>The scope form: resources one per line.</summary>
+public sealed class ScopeForm
+{
+    public string? Name { get; set; }
+    public string? DisplayName { get; set; }
+    public string? Description { get; set; }
+    public string? Resources { get; set; }
+
+    public ScopeDefinition ToDefinition() => new()
+    {
+        Name = Name?.Trim(),
+        DisplayName = DisplayName,
+        Description = Description,
+        Resources = (Resources ?? "").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
+    };
+
+    public static ScopeForm From(ScopeDefinition scope)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        return new ScopeForm { Name = scope.Name, DisplayName = scope.DisplayName, Description = scope.Description, Resources = string.Join('\n', scope.Resources) };
+    }
+}
