@@ -1,0 +1,182 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using IdentityServer.Clients;
+using IdentityServer.Clients.Admin;
+using IdentityServer.Data;
+using IdentityServer.Hosting.Cli;
+using IdentityServer.Tests.Foundation;
+using IdentityServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static IdentityServer.Tests.Admin.TestArrays;
+
+namespace IdentityServer.Tests.Admin;
+
+/// <summary>The command line: in process against the shared test server's database, and once as the real process.</summary>
+[Collection(AdminServer.Name)]
+public sealed partial class AdminCliTests(SqliteServer server)
+{
+    [Fact]
+    public async Task Admin_create_makes_an_administrator_who_can_sign_in_with_the_printed_password()
+    {
+        var name = "boss" + Guid.NewGuid().ToString("N")[..8];
+
+        var run = await RunAsync("admin", "create", "--username", name, "--email", name + "@example.com");
+
+        Assert.Equal(0, run.ExitCode);
+        var password = SecretLine().Match(run.Out).Groups["value"].Value;
+        Assert.True(password.Length >= 20, run.Out);
+        await using var scope = server.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        var user = await users.FindByNameAsync(name);
+        Assert.NotNull(user);
+        Assert.True(await users.IsInRoleAsync(user, AdminRoles.Admin));
+        Assert.True(await users.CheckPasswordAsync(user, password));
+        Assert.True(user.EmailConfirmed);
+        var audit = await server.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().Where(e => e.Target == "user:" + user.Id).ToListAsync());
+        Assert.Contains(audit, e => e.Action == "user.admin_granted" && e.ActorId.StartsWith("cli:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Users_add_list_and_disable()
+    {
+        var name = "ann" + Guid.NewGuid().ToString("N")[..8];
+
+        var add = await RunAsync(["users", "add", "--username", name, "--password-stdin"], input: "a long enough password\n");
+        Assert.Equal(0, add.ExitCode);
+        Assert.DoesNotContain("Password", add.Out, StringComparison.Ordinal); // given, so not printed
+        var list = await RunAsync("users", "list");
+        Assert.Matches($@"(?m)^{name}\s+-\s+-\s+active\s", list.Out);
+
+        var disable = await RunAsync("users", "disable", name);
+        Assert.Equal(0, disable.ExitCode);
+        Assert.Matches($@"(?m)^{name}\s+-\s+-\s+disabled\s", (await RunAsync("users", "list")).Out);
+        using var browser = new BrowserSession(server);
+        var signIn = await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/account/login"), name, "a long enough password");
+        Assert.Contains("did not work", await signIn.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Assert.Equal(1, (await RunAsync("users", "disable", "no-such-user")).ExitCode);
+        var duplicate = await RunAsync(["users", "add", "--username", name, "--password-stdin"], input: "another long password\n");
+        Assert.Equal(1, duplicate.ExitCode);
+        Assert.Contains("already taken", duplicate.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Clients_add_list_rotate_secret_and_remove()
+    {
+        var clientId = "cli-" + Guid.NewGuid().ToString("N")[..8];
+
+        var add = await RunAsync("clients", "add", "--client-id", clientId, "--name", "Made on the command line",
+            "--redirect-uri", "https://cli.example.com/cb", "--grant-type", "authorization_code,client_credentials", "--scope", "openid profile");
+        Assert.Equal(0, add.ExitCode);
+        var secret = SecretLine().Match(add.Out).Groups["value"].Value;
+        Assert.Equal(43, secret.Length);
+        Assert.Equal(HttpStatusCode.OK, await ClientCredentialsAsync(clientId, secret));
+        var row = await server.WithDatabaseAsync(db => db.Applications.AsNoTracking().SingleAsync(a => a.ClientId == clientId));
+        Assert.Equal(ClientSecrets.Hash(secret), row.ClientSecretHash);
+        Assert.Equal(Strings("openid", "profile"), ClientDescriptor.From(row).Scopes.Order(StringComparer.Ordinal));
+
+        Assert.Matches($@"(?m)^{clientId}\s+confidential\s+enabled\s+Made on the command line\s+https://cli\.example\.com/cb", (await RunAsync("clients", "list")).Out);
+
+        var rotate = await RunAsync("clients", "rotate-secret", clientId, "--grace", "0");
+        Assert.Equal(0, rotate.ExitCode);
+        var newSecret = SecretLine().Match(rotate.Out).Groups["value"].Value;
+        Assert.Contains("no longer works", rotate.Out, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, await ClientCredentialsAsync(clientId, newSecret));
+        Assert.Equal(HttpStatusCode.Unauthorized, await ClientCredentialsAsync(clientId, secret));
+
+        Assert.Equal(0, (await RunAsync("clients", "remove", clientId)).ExitCode);
+        Assert.False(await server.WithDatabaseAsync(db => db.Applications.AnyAsync(a => a.ClientId == clientId)));
+        Assert.Equal(1, (await RunAsync("clients", "remove", clientId)).ExitCode);
+    }
+
+    [Fact]
+    public async Task The_command_line_applies_the_api_rules_and_reports_usage_errors()
+    {
+        var invalid = await RunAsync("clients", "add", "--client-id", "cli-bad", "--redirect-uri", "http://cli.example.com/cb");
+        Assert.Equal(1, invalid.ExitCode);
+        Assert.StartsWith("invalid_redirect_uri:", invalid.Error, StringComparison.Ordinal);
+
+        var unknownOption = await RunAsync("clients", "add", "--client-id", "cli-x", "--redirect-url", "https://a.example/cb");
+        Assert.Equal(2, unknownOption.ExitCode);
+        Assert.Contains("Unknown option --redirect-url", unknownOption.Error, StringComparison.Ordinal);
+        Assert.Contains("Usage:", unknownOption.Error, StringComparison.Ordinal);
+
+        Assert.Equal(2, (await RunAsync("clients", "explode")).ExitCode);
+        Assert.Equal(2, (await RunAsync("admin", "create")).ExitCode); // --username is required
+        var help = await RunAsync("help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("clients rotate-secret", help.Out, StringComparison.Ordinal);
+        Assert.Contains("users disable", help.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_a_registered_command_name_turns_the_server_into_a_command()
+    {
+        Assert.True(CommandLine.IsCommand(server.Services, ["clients", "list"]));
+        Assert.True(CommandLine.IsCommand(server.Services, ["admin"]));
+        Assert.False(CommandLine.IsCommand(server.Services, []));
+        Assert.False(CommandLine.IsCommand(server.Services, ["--urls", "http://127.0.0.1:5005"]));
+        Assert.False(CommandLine.IsCommand(server.Services, ["Server:Issuer=https://id.example.com"]));
+    }
+
+    [Fact]
+    public async Task The_built_server_bootstraps_an_admin_on_a_fresh_database_and_exits()
+    {
+        var folder = Directory.CreateTempSubdirectory("idsrv-cli-").FullName;
+        try
+        {
+            var environment = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Development",
+                ["Database__DataDirectory"] = Path.Combine(folder, "data"),
+                ["Signing__DevelopmentKeyPath"] = Path.Combine(folder, "keys", "signing.pem"),
+            };
+            var create = await RunProcessAsync(environment, folder, "admin", "create", "--username", "root-admin");
+            Assert.Equal(0, create.ExitCode);
+            Assert.Contains("Created administrator 'root-admin'", create.Out, StringComparison.Ordinal);
+
+            // Read back from the database file the process left behind.
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "data", "identity.db")};Pooling=False");
+            await connection.OpenAsync();
+            await using var query = connection.CreateCommand();
+            query.CommandText = "SELECT r.Name FROM AspNetUsers u JOIN AspNetUserRoles ur ON ur.UserId = u.Id JOIN AspNetRoles r ON r.Id = ur.RoleId WHERE u.UserName = 'root-admin'";
+            Assert.Equal(AdminRoles.Admin, await query.ExecuteScalarAsync());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private sealed record Run(int ExitCode, string Out, string Error);
+
+    private Task<Run> RunAsync(params string[] args) => RunAsync(args, input: "");
+
+    private async Task<Run> RunAsync(string[] args, string input)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var reader = new StringReader(input);
+        var exitCode = await CommandLine.RunAsync(server.Services, args, output, error, reader, CancellationToken.None);
+        return new Run(exitCode, output.ToString(), error.ToString());
+    }
+
+    private static async Task<Run> RunProcessAsync(Dictionary<string, string> environment, string folder, params string[] args)
+    {
+        using var process = ServerProcess.Start(environment, folder, args);
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exitCode is not null, "The command did not exit: " + process.StandardError);
+        return new Run(exitCode.Value, process.StandardOutput, process.StandardError);
+    }
+
+    private async Task<HttpStatusCode> ClientCredentialsAsync(string clientId, string secret)
+    {
+        var (status, _, _) = await OAuthFlow.PostTokenAsync(server.CreateClient(), new TestClient(clientId, secret, "", ""), new() { ["grant_type"] = "client_credentials" });
+        return status;
+    }
+
+    [GeneratedRegex(@"\(shown only now\): (?<value>\S+)")]
+    private static partial Regex SecretLine();
+}
