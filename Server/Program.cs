@@ -32,6 +32,7 @@ try
     app.UseForwardedHeaders();
     app.UseCorrelationId();
     app.UseExceptionHandler();
+    app.UseStatusPages();
     app.UseSecurityHeaders();
     if (!app.Environment.IsDevelopment())
     {

@@ -52,6 +52,8 @@ public static class AccountRegistration
             options.SlidingExpiration = true;
             options.ExpireTimeSpan = sessionOptions.IdleTimeout;
         });
+        // The antiforgery cookie too: its framework default never sets Secure (CookieSecurePolicy.None).
+        services.AddAntiforgery(options => options.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest);
 
         // Server-side sessions: the cookie carries only the session id; the ticket lives in the database.
         services.AddSingleton(sessionOptions);

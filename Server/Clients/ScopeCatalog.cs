@@ -53,7 +53,8 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        var stored = await db.Scopes.AsNoTracking().ToListAsync(cancellationToken);
+        // A read: safe to retry when a connection drops (IdempotentRetry), like the client lookup.
+        var stored = await IdempotentRetry.RunAsync(db, ct => db.Scopes.AsNoTracking().ToListAsync(ct), cancellationToken);
         var all = new Dictionary<string, ScopeDescriptor>(BuiltInScopes, StringComparer.Ordinal);
         // A stored row may not redefine the admin scope (its resources would widen what an admin token opens).
         foreach (var row in stored.Where(r => r.Name != Admin))

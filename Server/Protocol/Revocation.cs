@@ -23,7 +23,7 @@ public static class RevocationEndpoint
         var parameters = await OAuthParameters.ReadAsync(context.Request, cancellationToken);
         if (parameters.NotAForm)
         {
-            return new OAuthError(OAuthErrors.InvalidRequest, "The request must be application/x-www-form-urlencoded.").ToJson();
+            return new OAuthError(OAuthErrors.InvalidRequest, parameters.FormProblem).ToJson();
         }
 
         var authentication = await authenticator.AuthenticateAsync(context.Request, parameters, cancellationToken);

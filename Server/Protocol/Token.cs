@@ -20,7 +20,7 @@ public static class TokenEndpoint
         var parameters = await OAuthParameters.ReadAsync(context.Request, cancellationToken);
         if (parameters.NotAForm)
         {
-            return new OAuthError(OAuthErrors.InvalidRequest, "The request must be application/x-www-form-urlencoded.").ToJson();
+            return new OAuthError(OAuthErrors.InvalidRequest, parameters.FormProblem).ToJson();
         }
 
         if (parameters.Duplicate is { } duplicate)
