@@ -14,6 +14,7 @@ try
     builder.AddServerConfiguration();
     builder.AddObservability();
     builder.AddProxySupport();
+    builder.AddRateLimits();
     builder.Services.AddUnhandledErrors();
     builder.Services.AddIdentityDatabase(builder.Configuration);
     builder.Services.AddClients(builder.Configuration);
@@ -41,6 +42,7 @@ try
 
     app.UseStaticFiles();
     app.UseCors();
+    app.UseRateLimits();
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseAntiforgery();

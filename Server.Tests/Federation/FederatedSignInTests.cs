@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace IdentityServer.Tests.Federation;
@@ -130,6 +131,28 @@ public sealed class FederatedSignInTests(FederationServer server)
         await AssertOurSubjectAsync(tokens, "Microsoft", account);
         Assert.Equal(account.Mail, tokens.IdToken.GetPayloadValue<string>("email"));
         Assert.False(tokens.IdToken.GetPayloadValue<bool>("email_verified"));
+    }
+
+    [Fact]
+    public async Task Signing_in_with_a_provider_over_another_persons_session_ends_it_and_the_new_sid_names_the_new_session()
+    {
+        var previous = await TestData.CreateUserAsync(server);
+        var client = await TestData.CreateClientAsync(server);
+        using var browser = new BrowserSession(server);
+        await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/account/login?returnUrl=%2Faccount%2Flogins"), previous.UserName!);
+        Assert.Equal(1, await server.WithDatabaseAsync(db => db.Sessions.CountAsync(s => s.Subject == previous.Id)));
+        var account = server.StandIn.Add(StandInAccount.Google());
+        var (verifier, challenge) = TestData.NewPkce();
+
+        // prompt=login: the app asks for a fresh sign-in, and this time it is someone else, through Google.
+        var signInPage = await browser.GetAsync(OAuthFlow.AuthorizeUrl(client, challenge, extra: ("prompt", "login")));
+        var callback = OAuthFlow.CallbackParameters(await FederatedFlow.SignInAsync(browser, signInPage, "Google", account), client);
+        var (_, body, _) = await OAuthFlow.RedeemCodeAsync(browser.Http, client, callback["code"], verifier);
+        var idToken = new JsonWebToken(body.GetProperty("id_token").GetString());
+
+        var sid = idToken.GetPayloadValue<string>("sid");
+        Assert.Equal(idToken.Subject, await server.WithDatabaseAsync(db => db.Sessions.Where(s => s.Id == sid).Select(s => s.Subject).SingleOrDefaultAsync()));
+        Assert.Equal(0, await server.WithDatabaseAsync(db => db.Sessions.CountAsync(s => s.Subject == previous.Id)));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public static class AuthorizeEndpoint
 
     public static IEndpointRouteBuilder MapAuthorizeEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapMethods(EndpointPaths.Authorize, [HttpMethods.Get, HttpMethods.Post], HandleAsync).DisableAntiforgery();
+        app.MapMethods(EndpointPaths.Authorize, [HttpMethods.Get, HttpMethods.Post], HandleAsync).DisableAntiforgery().RequireRateLimit(RateLimitScope.Authorize);
         return app;
     }
 

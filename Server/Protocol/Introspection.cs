@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol;
@@ -15,7 +16,7 @@ public static class IntrospectionEndpoint
 {
     public static IEndpointRouteBuilder MapIntrospectionEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Introspection, HandleAsync).DisableAntiforgery();
+        app.MapPost(EndpointPaths.Introspection, HandleAsync).DisableAntiforgery().RequireRateLimit(RateLimitScope.TokenEndpoints);
         return app;
     }
 

@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol;
@@ -12,7 +13,7 @@ public static class RevocationEndpoint
 {
     public static IEndpointRouteBuilder MapRevocationEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Revocation, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins);
+        app.MapPost(EndpointPaths.Revocation, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins).RequireRateLimit(RateLimitScope.TokenEndpoints);
         return app;
     }
 

@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 using IdentityServer.Protocol.Grants;
 
 namespace IdentityServer.Protocol;
@@ -10,7 +11,7 @@ public static class TokenEndpoint
 {
     public static IEndpointRouteBuilder MapTokenEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Token, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins);
+        app.MapPost(EndpointPaths.Token, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins).RequireRateLimit(RateLimitScope.TokenEndpoints);
         return app;
     }
 

@@ -44,6 +44,12 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
 
     public async Task RenewAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
     {
+        if (ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value is { } sid && sid != key)
+        {
+            await ReplaceAsync(key, ticket, httpContext, cancellationToken);
+            return;
+        }
+
         var now = Now;
         var bytes = TicketSerializer.Default.Serialize(ticket);
         await using var scope = scopes.CreateAsyncScope();
@@ -53,6 +59,33 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
             .SetProperty(x => x.Ticket, bytes)
             .SetProperty(x => x.LastSeenDate, now)
             .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), cancellationToken);
+    }
+
+    /// <summary>
+    /// A sign-in in a browser that already has a session: the cookie handler renews the session key it read from the
+    /// request instead of storing a new one (dotnet/aspnetcore#22135), and the cookie keeps that key. So the new sign-in
+    /// becomes the session under that key, with its own subject and auth_time and a fresh lifetime. When it is another
+    /// person, the previous person's session ends as if they had signed out (grants revoked, apps notified).
+    /// </summary>
+    private async Task ReplaceAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+            var previous = await db.Sessions.AsNoTracking().Where(s => s.Id == key).Select(s => s.Subject).FirstOrDefaultAsync(cancellationToken);
+            var subject = ticket.Principal.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
+            if (previous is not null && previous != subject)
+            {
+                await scope.ServiceProvider.GetRequiredService<SessionService>().EndSessionAsync(previous, key, cancellationToken);
+            }
+
+            await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
+        }
+
+        var sid = ticket.Principal.FindFirst(SignInSession.SessionIdClaim)!;
+        sid.Subject!.RemoveClaim(sid);
+        sid.Subject.AddClaim(new System.Security.Claims.Claim(SignInSession.SessionIdClaim, key));
+        await StoreAsync(ticket, httpContext, cancellationToken);
     }
 
     public Task<AuthenticationTicket?> RetrieveAsync(string key) => RetrieveAsync(key, null!, CancellationToken.None);

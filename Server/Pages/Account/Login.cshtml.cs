@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -14,6 +15,7 @@ namespace IdentityServer.Pages.Account;
 /// Failures say the same thing whether or not the account exists or is locked out, and the return URL is followed only
 /// when it stays on this site.
 /// </summary>
+[RateLimited(RateLimitScope.SignIn)]
 public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger) : PageModel
 {
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";

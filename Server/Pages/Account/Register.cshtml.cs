@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -13,6 +14,7 @@ namespace IdentityServer.Pages.Account;
 /// identifies anything by itself and may repeat another account's: the form therefore never says whether an account
 /// with that email exists. A chosen user name must be free, as on any site where people pick one.
 /// </summary>
+[RateLimited(RateLimitScope.SignIn)]
 public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, AccountOptions accounts, TimeProvider time,
     ILogger<RegisterModel> logger) : PageModel
 {

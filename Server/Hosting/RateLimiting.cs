@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.RateLimiting;
+using IdentityServer.Protocol;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace IdentityServer.Hosting;
+
+/// <summary>Which limits an endpoint is under; see <see cref="RateLimitOptions"/>.</summary>
+public enum RateLimitScope
+{
+    /// <summary>Token, introspection, revocation: per client_id and per address.</summary>
+    TokenEndpoints,
+
+    /// <summary>The authorization endpoint: per address.</summary>
+    Authorize,
+
+    /// <summary>Sign-in and registration forms: their POSTs, per address.</summary>
+    SignIn,
+}
+
+/// <summary>Puts an endpoint (or a Razor page) under the limits of <see cref="RateLimitScope"/>.</summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method)]
+public sealed class RateLimitedAttribute(RateLimitScope scope) : Attribute
+{
+    public RateLimitScope Scope { get; } = scope;
+}
+
+/// <summary>
+/// ASP.NET Core's rate limiter with partitioned fixed windows: one limiter per client_id and one per client address,
+/// chained, so a client cannot exceed its budget from many addresses nor an address from many client ids. The address
+/// is <c>Connection.RemoteIpAddress</c> after <c>UseForwardedHeaders</c> (trusted proxies only); IPv6 addresses count
+/// per /64, which is what one subscriber usually holds. A refused request gets 429 with Retry-After: OAuth error JSON
+/// from the token endpoints, a page for people.
+/// </summary>
+public static class RateLimiting
+{
+    private const string Unlimited = "";
+
+    public static WebApplicationBuilder AddRateLimits(this WebApplicationBuilder builder)
+    {
+        var options = RateLimitOptions.Read(builder.Configuration);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(ByClient(options), ByAddress(options));
+            limiter.OnRejected = (context, cancellationToken) => RejectAsync(context, options, cancellationToken);
+        });
+        return builder;
+    }
+
+    /// <summary>The limiter, after forwarded headers (the real client address) and before authentication (cheap refusals).</summary>
+    public static IApplicationBuilder UseRateLimits(this IApplicationBuilder app)
+    {
+        if (!app.ApplicationServices.GetRequiredService<RateLimitOptions>().Enabled)
+        {
+            return app;
+        }
+
+        // The client_id of client_secret_post and public clients is in the form: read it (once, asynchronously) before
+        // the limiter's synchronous partitioning looks for it. The endpoint gets the same parsed parameters.
+        app.Use(async (context, next) =>
+        {
+            if (ScopeOf(context) == RateLimitScope.TokenEndpoints && HttpMethods.IsPost(context.Request.Method) && OAuthParameters.IsUrlEncodedForm(context.Request))
+            {
+                await OAuthParameters.ReadAsync(context.Request, context.RequestAborted);
+            }
+
+            await next(context);
+        });
+        return app.UseRateLimiter();
+    }
+
+    /// <summary>Adds the endpoint to a rate-limit scope.</summary>
+    public static TBuilder RequireRateLimit<TBuilder>(this TBuilder builder, RateLimitScope scope) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RateLimitedAttribute(scope));
+
+    private static RateLimitScope? ScopeOf(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<RateLimitedAttribute>()?.Scope;
+
+    private static PartitionedRateLimiter<HttpContext> ByClient(RateLimitOptions options) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            ScopeOf(context) == RateLimitScope.TokenEndpoints && ClientIdOf(context) is { } clientId
+                ? RateLimitPartition.GetFixedWindowLimiter("client:" + clientId, _ => Window(options.TokenEndpointsPerClient))
+                : RateLimitPartition.GetNoLimiter(Unlimited));
+
+    private static PartitionedRateLimiter<HttpContext> ByAddress(RateLimitOptions options) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context =>
+        {
+            var (rule, prefix) = ScopeOf(context) switch
+            {
+                RateLimitScope.TokenEndpoints => (options.TokenEndpointsPerAddress, "token:"),
+                RateLimitScope.Authorize => (options.AuthorizePerAddress, "authorize:"),
+                // Only the POSTs try a password (or create an account); showing the form costs nothing.
+                RateLimitScope.SignIn when HttpMethods.IsPost(context.Request.Method) => (options.SignInPerAddress, "signin:"),
+                _ => (null, null),
+            };
+            return rule is null
+                ? RateLimitPartition.GetNoLimiter(Unlimited)
+                : RateLimitPartition.GetFixedWindowLimiter(prefix + AddressOf(context), _ => Window(rule));
+        });
+
+    private static FixedWindowRateLimiterOptions Window(RateLimitRule rule) => new()
+    {
+        PermitLimit = rule.PermitLimit,
+        Window = rule.Window,
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    /// <summary>The address a limit counts: IPv4 as is, IPv6 by its /64 prefix; "unknown" when the server has none (in-process hosts).</summary>
+    internal static string AddressOf(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            var bytes = address.GetAddressBytes();
+            Array.Clear(bytes, 8, 8);
+            return new IPAddress(bytes) + "/64";
+        }
+
+        return address.ToString();
+    }
+
+    /// <summary>
+    /// The client_id the request claims (Basic credentials or the form), unverified: a partition key only. Values the
+    /// client authentication would refuse anyway (over 100 characters) count only against the address.
+    /// </summary>
+    private static string? ClientIdOf(HttpContext context)
+    {
+        var clientId = BasicClientId(context.Request.Headers.Authorization.ToString())
+            ?? context.Features.Get<IFormFeature>()?.Form?["client_id"].ToString();
+        return clientId is { Length: > 0 and <= 100 } ? clientId : null;
+    }
+
+    /// <summary>RFC 6749 §2.3.1: base64(urlencode(id) ":" urlencode(secret)); only the id is kept.</summary>
+    private static string? BasicClientId(string header)
+    {
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) || header.Length > 4096)
+        {
+            return null;
+        }
+
+        Span<byte> decoded = stackalloc byte[3 * header.Length / 4 + 3];
+        if (!Convert.TryFromBase64String(header["Basic ".Length..].Trim(), decoded, out var length))
+        {
+            return null;
+        }
+
+        var colon = decoded[..length].IndexOf((byte)':');
+        if (colon <= 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Uri.UnescapeDataString(Encoding.UTF8.GetString(decoded[..colon]).Replace('+', ' '));
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+    }
+
+    private static async ValueTask RejectAsync(OnRejectedContext rejected, RateLimitOptions options, CancellationToken cancellationToken)
+    {
+        var context = rejected.HttpContext;
+        var scope = ScopeOf(context);
+        var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : options.SignInPerAddress.Window;
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RateLimiting).FullName!)
+            .LogWarning("Rate limit: refused {Method} {Path} from {Address} ({Scope}); retry after {Seconds} s",
+                context.Request.Method, context.Request.Path.Value, AddressOf(context), scope, seconds);
+
+        // RFC 6585 §4: 429 Too Many Requests, with Retry-After (RFC 9110 §10.2.3).
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        IResult answer = scope == RateLimitScope.TokenEndpoints
+            // The OAuth error shape clients already parse (RFC 6749 §5.2); temporarily_unavailable as in §4.1.2.1.
+            ? new OAuthError(OAuthErrors.TemporarilyUnavailable, $"Too many requests; retry after {seconds} seconds.", StatusCodes.Status429TooManyRequests).ToJson()
+            : new HtmlResult(StatusCodes.Status429TooManyRequests, TooManyRequestsPage(seconds, CorrelationId.Get(context)),
+                "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+        await answer.ExecuteAsync(context);
+    }
+
+    private static string TooManyRequestsPage(int seconds, string correlationId) =>
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts</title>"
+        + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/site.css\"></head>"
+        + "<body><main class=\"card\"><h1>Too many attempts</h1>"
+        + $"<p>There were too many requests from your network. Wait {seconds} seconds, then try again.</p>"
+        + $"<p class=\"muted\">Reference: <code>{System.Text.Encodings.Web.HtmlEncoder.Default.Encode(correlationId)}</code></p>"
+        + "</main></body></html>";
+}
