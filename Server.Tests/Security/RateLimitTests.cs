@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -173,11 +172,11 @@ public sealed class RateLimitTests(RateLimitServer server) : IClassFixture<RateL
             Assert.Equal(HttpStatusCode.OK, failed.StatusCode);
         }
 
-        var auditBefore = await server.WithDatabaseAsync(db => db.AdminAuditEntries.CountAsync(e => e.Kind == AuditKinds.SignIn));
+        var failuresBefore = await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.AccessFailedCount).SingleAsync());
         using var refused = await SignInAsync(http, user.UserName!, TestData.Password, address);
         await AssertTooManyRequestsPageAsync(refused);
-        // Refused before the page ran: no password was tried, nothing recorded.
-        Assert.Equal(auditBefore, await server.WithDatabaseAsync(db => db.AdminAuditEntries.CountAsync(e => e.Kind == AuditKinds.SignIn)));
+        // Refused before the page ran: no password was tried.
+        Assert.Equal(failuresBefore, await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.AccessFailedCount).SingleAsync()));
 
         using var registration = await PostPageAsync(http, "/account/register", address,
             ("UserName", "new" + Guid.NewGuid().ToString("N")[..8]), ("Email", "x@example.com"), ("Password", TestData.Password), ("ConfirmPassword", TestData.Password));
