@@ -3,6 +3,7 @@ using IdentityServer.Clients;
 using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Audit;
 using IdentityServer.Hosting.Cli;
 using IdentityServer.Jobs;
 using IdentityServer.Protocol;
@@ -16,6 +17,7 @@ try
     builder.AddProxySupport();
     builder.AddRateLimits();
     builder.Services.AddUnhandledErrors();
+    builder.Services.AddAuditLog();
     builder.Services.AddIdentityDatabase(builder.Configuration);
     builder.Services.AddClients(builder.Configuration);
     builder.AddTokens();

@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Accounts;
@@ -7,7 +8,7 @@ namespace IdentityServer.Accounts;
 /// Remembered consent: a permanent authorization per (client, person) listing the scopes they allowed. A later request
 /// for the same or fewer scopes needs no question; more scopes ask again, and allowing extends the same record.
 /// </summary>
-public sealed class ConsentService(IdentityDbContext db, TimeProvider time)
+public sealed class ConsentService(IdentityDbContext db, TimeProvider time, AuditLog audit)
 {
     public async Task<bool> HasConsentAsync(string applicationId, string subject, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
     {
@@ -37,6 +38,13 @@ public sealed class ConsentService(IdentityDbContext db, TimeProvider time)
             existing.ConcurrencyToken = Guid.NewGuid().ToString("N");
         }
 
+        // Recorded in the same unit of work: the consent and its audit entry are saved together.
+        var clientId = await db.Applications.Where(a => a.Id == applicationId).Select(a => a.ClientId).FirstOrDefaultAsync(cancellationToken);
+        audit.Add(db, new AuditEvent(AuditKinds.Consent, "consent.granted", AuditOutcomes.Success, subject, "client:" + clientId)
+        {
+            ClientId = clientId,
+            Details = new { Scopes = scopes },
+        });
         await db.SaveChangesAsync(cancellationToken);
     }
 

@@ -1,8 +1,10 @@
 namespace IdentityServer.Data;
 
 /// <summary>
-/// One administrative change: who made it, what it was, to what, and when. Rows are only ever added; details never
-/// hold a secret (a rotated secret is recorded as "rotated", not as its value).
+/// One audited event: an administrative change (who made it, what it was, to what, and when), and since the AuditLog
+/// migration every security event too (sign-in, provider links, consent, token reuse and revocation, sessions), with the
+/// caller's address, the client concerned and the outcome. Rows are only ever added (and pruned after
+/// Pruning:AuditRetention); details never hold a secret or a token (a rotated secret is recorded as "rotated").
 /// </summary>
 public sealed class AdminAuditEntry
 {
@@ -18,6 +20,14 @@ public sealed class AdminAuditEntry
     public required string Target { get; set; }
     /// <summary>JSON with the changed values (never secrets), or null.</summary>
     public string? Details { get; set; }
+    /// <summary>The area of the event (<see cref="AuditKinds"/>); rows from before the column existed are admin changes.</summary>
+    public string Kind { get; set; } = AuditKinds.Admin;
+    /// <summary><see cref="AuditOutcomes.Success"/> or <see cref="AuditOutcomes.Failure"/>.</summary>
+    public string Outcome { get; set; } = AuditOutcomes.Success;
+    /// <summary>The address of the request that caused it (after trusted forwarded headers); null outside a request.</summary>
+    public string? IpAddress { get; set; }
+    /// <summary>The client_id concerned, if any.</summary>
+    public string? ClientId { get; set; }
 }
 
 /// <summary>

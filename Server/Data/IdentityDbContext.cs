@@ -139,6 +139,15 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             // The log is read newest first, and per client or scope.
             entry.HasIndex(e => e.Timestamp);
             entry.HasIndex(e => e.Target);
+            // The general audit log (AuditLog migration): the defaults mark the rows written before as admin changes.
+            entry.Property(e => e.Kind).HasMaxLength(50).IsRequired().HasDefaultValue(AuditKinds.Admin);
+            entry.Property(e => e.Outcome).HasMaxLength(20).IsRequired().HasDefaultValue(AuditOutcomes.Success);
+            entry.Property(e => e.IpAddress).HasMaxLength(64);
+            entry.Property(e => e.ClientId).HasMaxLength(100);
+            // The admin API filters by kind, actor and client, newest first.
+            entry.HasIndex(e => new { e.Kind, e.Timestamp });
+            entry.HasIndex(e => new { e.ActorId, e.Timestamp });
+            entry.HasIndex(e => new { e.ClientId, e.Timestamp });
         });
 
         builder.Entity<InitialAccessToken>(token =>

@@ -25,6 +25,9 @@ public sealed class PruningOptions
     /// <summary>How old (since creation) a dead row must be before it is deleted.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(14);
 
+    /// <summary>How old an audit-log entry must be before it is deleted (its own retention: audits are kept far longer than dead tokens).</summary>
+    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary>Rows examined per delete statement; each statement is its own short transaction.</summary>
     public int BatchSize { get; set; } = 1000;
 
@@ -42,6 +45,12 @@ public sealed class PruningOptions
         {
             throw new StartupConfigurationException($"{Section}:{nameof(Retention)}",
                 $"{Retention:c} is too short; the retention must be at least {MinimumRetention:c} (default 14.00:00:00).");
+        }
+
+        if (AuditRetention < MinimumRetention)
+        {
+            throw new StartupConfigurationException($"{Section}:{nameof(AuditRetention)}",
+                $"{AuditRetention:c} is too short; the audit retention must be at least {MinimumRetention:c} (default 90.00:00:00).");
         }
 
         if (Interval <= TimeSpan.Zero)

@@ -17,11 +17,11 @@ public static class PruningRegistration
         services.AddCommand<PruneCommand>();
 
         // The extension point: one IPruneStep per table, run in this order (tokens before the grants they hang off).
-        // The audit log, when its table exists, adds its step here.
         services.AddSingleton<IPruneStep, TokenPruneStep>();
         services.AddSingleton<IPruneStep, AuthorizationPruneStep>();
         services.AddSingleton<IPruneStep, RevokedAccessTokenPruneStep>();
         services.AddSingleton<IPruneStep, SessionPruneStep>();
+        services.AddSingleton<IPruneStep, AuditPruneStep>();
 
         if (!options.Enabled)
         {

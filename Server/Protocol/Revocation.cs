@@ -1,5 +1,6 @@
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol;
@@ -18,7 +19,7 @@ public static class RevocationEndpoint
     }
 
     private static async Task<IResult> HandleAsync(HttpContext context, ClientAuthenticator authenticator, AccessTokenValidator validator,
-        GrantStore grants, ILoggerFactory loggers)
+        GrantStore grants, ILoggerFactory loggers, AuditLog audit)
     {
         var cancellationToken = context.RequestAborted;
         var parameters = await OAuthParameters.ReadAsync(context.Request, cancellationToken);
@@ -48,6 +49,9 @@ public static class RevocationEndpoint
             {
                 await grants.RevokeAccessTokenAsync(validated.Jti, validated.ExpiresAt, cancellationToken);
                 logger.LogInformation("Access token {Jti} revoked by client {ClientId}", validated.Jti, client.ClientId);
+                await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "access_token.revoked", AuditOutcomes.Success,
+                    AuditLog.ClientActor(client.ClientId), "access_token:" + validated.Jti)
+                { ClientId = client.ClientId, Details = new { validated.Subject } });
             }
         }
         else
@@ -57,6 +61,9 @@ public static class RevocationEndpoint
             {
                 await grants.RevokeAuthorizationAsync(stored.AuthorizationId, cancellationToken);
                 logger.LogInformation("Refresh-token family {AuthorizationId} revoked by client {ClientId}", stored.AuthorizationId, client.ClientId);
+                await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "refresh_token.revoked", AuditOutcomes.Success,
+                    AuditLog.ClientActor(client.ClientId), "grant:" + stored.AuthorizationId)
+                { ClientId = client.ClientId, Details = new { stored.Subject } });
             }
         }
 

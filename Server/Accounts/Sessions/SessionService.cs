@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,7 +16,7 @@ public sealed record AppGrantView(string ApplicationId, string ClientName, IRead
 /// rows (the ticket store reads them on each request) and grants are checked by the token and introspection endpoints.
 /// Every ended session is announced to the apps that used it (back-channel logout).
 /// </summary>
-public sealed class SessionService(IdentityDbContext db, GrantStore grants, LogoutNotifier notifier, TimeProvider time)
+public sealed class SessionService(IdentityDbContext db, GrantStore grants, LogoutNotifier notifier, TimeProvider time, AuditLog audit)
 {
     public async Task<IReadOnlyList<SessionView>> ListSessionsAsync(string subject, CancellationToken cancellationToken)
     {
@@ -63,6 +64,11 @@ public sealed class SessionService(IdentityDbContext db, GrantStore grants, Logo
         await grants.RevokeSessionAsync(sessionId, applicationId: null, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
+        if (deleted > 0)
+        {
+            await RecordAsync("session.ended", subject, clientId: null, details: null);
+        }
+
         return deleted > 0;
     }
 
@@ -75,11 +81,20 @@ public sealed class SessionService(IdentityDbContext db, GrantStore grants, Logo
         await grants.RevokeSessionAsync(sessionId, applicationId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
+        await RecordAsync("session.logout", subject, await ClientIdAsync(applicationId, cancellationToken), details: null);
     }
 
     /// <summary>Revokes one app's grants for the person (remembered consent included).</summary>
-    public Task<int> RevokeAppAsync(string subject, string applicationId, CancellationToken cancellationToken) =>
-        grants.RevokeClientAsync(applicationId, subject, cancellationToken);
+    public async Task<int> RevokeAppAsync(string subject, string applicationId, CancellationToken cancellationToken)
+    {
+        var revoked = await grants.RevokeClientAsync(applicationId, subject, cancellationToken);
+        if (revoked > 0)
+        {
+            await RecordAsync("consent.revoked", subject, await ClientIdAsync(applicationId, cancellationToken), new { GrantsRevoked = revoked }, AuditKinds.Consent);
+        }
+
+        return revoked;
+    }
 
     /// <summary>"Sign out everywhere": every session ends and every grant of the person is revoked.</summary>
     public async Task<int> SignOutEverywhereAsync(string subject, CancellationToken cancellationToken)
@@ -89,11 +104,24 @@ public sealed class SessionService(IdentityDbContext db, GrantStore grants, Logo
             .Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var sessions = await db.Sessions.Where(s => s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
-        await grants.RevokeSubjectAsync(subject, cancellationToken);
+        var revoked = await grants.RevokeSubjectAsync(subject, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SubjectSignedOut(subject, clients);
+        await RecordAsync("session.signed_out_everywhere", subject, clientId: null, new { SessionsEnded = sessions, GrantsRevoked = revoked });
         return sessions;
     }
+
+    /// <summary>By the person, or by an admin for them (the actor is whoever is signed in to the request).</summary>
+    private Task RecordAsync(string action, string subject, string? clientId, object? details, string kind = AuditKinds.Session) =>
+        audit.RecordAsync(new AuditEvent(kind, action, AuditOutcomes.Success, audit.CurrentUserId ?? subject, "user:" + subject)
+        {
+            ClientId = clientId,
+            Details = details,
+        });
+
+    private async Task<string?> ClientIdAsync(string? applicationId, CancellationToken cancellationToken) => applicationId is null
+        ? null
+        : await db.Applications.AsNoTracking().Where(a => a.Id == applicationId).Select(a => a.ClientId).FirstOrDefaultAsync(cancellationToken);
 
     private Task<List<string>> ClientsOfSessionAsync(string sessionId, CancellationToken cancellationToken) =>
         db.Authorizations.AsNoTracking().Where(a => a.SessionId == sessionId).Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);

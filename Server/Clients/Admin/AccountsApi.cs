@@ -1,3 +1,7 @@
+using System.Globalization;
+using IdentityServer.Hosting.Audit;
+using Microsoft.AspNetCore.WebUtilities;
+
 namespace IdentityServer.Clients.Admin;
 
 /// <summary>The admin API's other resources: forcing a person's sign-out, the audit log, and initial access tokens.</summary>
@@ -13,11 +17,11 @@ internal static class AccountsApi
             .WithSummary("Sign a person out everywhere: every session ends and every grant is revoked")
             .Produces<SignedOutModel>().Produces<ErrorResponse>(StatusCodes.Status404NotFound);
 
-        api.MapGet("/audit", async (int? limit, string? target, AdminAuditLog audit, HttpContext context) =>
-                TypedResults.Ok((await audit.ListAsync(limit ?? 100, target, context.RequestAborted)).Select(AuditEntryModel.From).ToList()))
+        api.MapGet("/audit", ListAuditAsync)
             .WithTags("Audit")
-            .WithSummary("Admin changes, newest first (?target=client:web, ?limit=100)")
-            .Produces<List<AuditEntryModel>>();
+            .WithSummary("The audit log, newest first: admin changes and security events. Filters: kind, action, outcome, actor, client, "
+                + "target, from, to (ISO 8601, to exclusive); paging: limit (1-1000, default 100) and offset, with a Link rel=\"next\" header")
+            .Produces<List<AuditEntryModel>>().Produces<ErrorResponse>(StatusCodes.Status400BadRequest);
 
         var tokens = api.MapGroup("/registration-tokens").WithTags("Dynamic registration");
         tokens.MapPost("", IssueAsync)
@@ -30,6 +34,69 @@ internal static class AccountsApi
                 await service.RevokeAsync(id, AdminActor.From(context.User), context.RequestAborted) ? TypedResults.NoContent() : AdminApiResults.NotFound("No such token."))
             .WithSummary("Revoke an initial access token").Produces(StatusCodes.Status204NoContent).Produces<ErrorResponse>(StatusCodes.Status404NotFound);
         return api;
+    }
+
+    private static async Task<IResult> ListAuditAsync(HttpContext context, AuditLog audit, string? kind = null, string? action = null, string? outcome = null,
+        string? actor = null, string? client = null, string? target = null, string? from = null, string? to = null, string? limit = null, string? offset = null)
+    {
+        // Parsed here rather than bound, so a bad value is an RFC 7591-shaped 400 naming the parameter.
+        if (!TryParseTime(from, out var fromTime) || !TryParseTime(to, out var toTime))
+        {
+            return AdminApiResults.Error(StatusCodes.Status400BadRequest, RegistrationErrors.InvalidRequest, "from and to must be ISO 8601 date-times.");
+        }
+
+        if (!TryParseCount(limit, 100, 1, AuditLog.MaximumLimit, out var pageSize) || !TryParseCount(offset, 0, 0, int.MaxValue, out var skip))
+        {
+            return AdminApiResults.Error(StatusCodes.Status400BadRequest, RegistrationErrors.InvalidRequest, $"limit must be 1 to {AuditLog.MaximumLimit} and offset 0 or more.");
+        }
+
+        var entries = await audit.QueryAsync(new AuditQuery
+        {
+            Kind = kind,
+            Action = action,
+            Outcome = outcome,
+            ActorId = actor,
+            ClientId = client,
+            Target = target,
+            From = fromTime,
+            To = toTime,
+            Limit = pageSize,
+            Offset = skip,
+        }, context.RequestAborted);
+        if (entries.Count == pageSize)
+        {
+            // RFC 8288: the next page, same filters.
+            var next = QueryHelpers.AddQueryString(context.Request.Path, context.Request.Query
+                .Where(p => p.Key != "offset")
+                .SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string?>(p.Key, v)))
+                .Append(new("offset", (skip + pageSize).ToString(CultureInfo.InvariantCulture))));
+            context.Response.Headers.Link = $"<{next}>; rel=\"next\"";
+        }
+
+        return TypedResults.Ok(entries.Select(AuditEntryModel.From).ToList());
+    }
+
+    private static bool TryParseTime(string? value, out DateTime? time)
+    {
+        time = null;
+        if (value is null)
+        {
+            return true;
+        }
+
+        if (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            return false;
+        }
+
+        time = parsed.UtcDateTime;
+        return true;
+    }
+
+    private static bool TryParseCount(string? value, int fallback, int min, int max, out int count)
+    {
+        count = fallback;
+        return value is null || (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count >= min && count <= max);
     }
 
     private static async Task<IResult> IssueAsync(InitialAccessTokenService service, HttpContext context)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 
 namespace IdentityServer.Clients.Admin;
 
@@ -189,13 +190,27 @@ public sealed record AuditEntryModel(
     [property: JsonPropertyName("actor_name")] string? ActorName,
     [property: JsonPropertyName("action")] string Action,
     [property: JsonPropertyName("target")] string Target,
-    [property: JsonPropertyName("details")] JsonElement? Details)
+    [property: JsonPropertyName("details")] JsonElement? Details,
+    // The general audit log's fields (security events as well as admin changes).
+    [property: JsonPropertyName("id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id = null,
+    [property: JsonPropertyName("kind"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Kind = null,
+    [property: JsonPropertyName("outcome"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Outcome = null,
+    [property: JsonPropertyName("client_id")] string? ClientId = null,
+    [property: JsonPropertyName("ip_address")] string? IpAddress = null)
 {
     public static AuditEntryModel From(AuditEntryView entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         JsonElement? details = entry.Details is null ? null : JsonDocument.Parse(entry.Details).RootElement.Clone();
         return new AuditEntryModel(entry.Timestamp, entry.ActorId, entry.ActorName, entry.Action, entry.Target, details);
+    }
+
+    public static AuditEntryModel From(AuditRecord entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        JsonElement? details = entry.Details is null ? null : JsonDocument.Parse(entry.Details).RootElement.Clone();
+        return new AuditEntryModel(entry.Timestamp, entry.ActorId, entry.ActorName, entry.Action, entry.Target, details,
+            entry.Id, entry.Kind, entry.Outcome, entry.ClientId, entry.IpAddress);
     }
 }
 

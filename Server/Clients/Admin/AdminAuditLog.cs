@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Clients.Admin;
@@ -11,7 +12,7 @@ public sealed record AuditEntryView(DateTime Timestamp, string ActorId, string? 
 /// Records every admin change: who, what, to what, when. <see cref="Add"/> puts the entry in the caller's unit of work,
 /// so the change and its record are saved together (or not at all).
 /// </summary>
-public sealed class AdminAuditLog(IdentityDbContext db, TimeProvider time)
+public sealed class AdminAuditLog(IdentityDbContext db, TimeProvider time, IHttpContextAccessor http)
 {
     private static readonly JsonSerializerOptions DetailsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -26,6 +27,9 @@ public sealed class AdminAuditLog(IdentityDbContext db, TimeProvider time)
             Action = action,
             Target = target,
             Details = details is null ? null : JsonSerializer.Serialize(details, DetailsJson),
+            // The general audit log's columns (Kind and Outcome keep their defaults: an admin change that was made).
+            IpAddress = AuditLog.AddressOf(http.HttpContext),
+            ClientId = target.StartsWith("client:", StringComparison.Ordinal) ? target["client:".Length..] : null,
         });
     }
 

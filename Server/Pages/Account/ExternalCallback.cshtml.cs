@@ -2,6 +2,7 @@ using System.Security.Claims;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -15,8 +16,8 @@ namespace IdentityServer.Pages.Account;
 /// decided on by the linking rule (<see cref="ExternalSignIn"/>), and turned into our own session with its sid and
 /// auth_time like every other sign-in.
 /// </summary>
-public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn, ExternalSignIn federation, TimeProvider time, ILogger<ExternalCallbackModel> logger)
-    : PageModel
+public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn, ExternalSignIn federation, TimeProvider time, ILogger<ExternalCallbackModel> logger,
+    AuditLog audit) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -46,14 +47,30 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
         Outcome = result.Outcome;
         if (result.User is null)
         {
+            await RecordAsync("sign_in.external", AuditOutcomes.Failure, null, info.LoginProvider, result.Outcome);
             return Page();
+        }
+
+        if (result.Outcome == ExternalSignInOutcome.Linked)
+        {
+            await RecordAsync("external_login.linked", AuditOutcomes.Success, result.User, info.LoginProvider, result.Outcome);
         }
 
         Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow()), new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];
         await signIn.SignInWithClaimsAsync(result.User, isPersistent: false, claims);
         logger.LogInformation("User {UserId} signed in with {Provider} ({Outcome})", result.User.Id, info.LoginProvider, result.Outcome);
+        await RecordAsync("sign_in.external", AuditOutcomes.Success, result.User, info.LoginProvider, result.Outcome);
         return LocalRedirect(SafeReturnUrl);
     }
+
+    private Task RecordAsync(string action, string outcome, ApplicationUser? user, string provider, ExternalSignInOutcome how) =>
+        audit.RecordAsync(new AuditEvent(action == "sign_in.external" ? AuditKinds.SignIn : AuditKinds.ExternalLogin, action, outcome,
+            user?.Id ?? AuditLog.Anonymous, user is null ? "user:unknown" : "user:" + user.Id)
+        {
+            ActorName = user?.UserName,
+            ClientId = AuditLog.ClientIdOfReturnUrl(ReturnUrl),
+            Details = new { Provider = provider, Result = how.ToString() },
+        });
 
     private string SafeReturnUrl => ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/";
 }

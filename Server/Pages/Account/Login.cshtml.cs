@@ -3,6 +3,7 @@ using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -16,9 +17,13 @@ namespace IdentityServer.Pages.Account;
 /// when it stays on this site.
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
-public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger) : PageModel
+public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger,
+    IPasswordHasher<ApplicationUser> hasher, AuditLog audit) : PageModel
 {
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";
+
+    /// <summary>A hash of a random password, verified when there is no real one to check (see <see cref="SpendPasswordCheck"/>).</summary>
+    private static string? _dummyHash;
 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -62,23 +67,55 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
         var user = await lookup.ForSignInAsync(Username, HttpContext.RequestAborted);
         if (user is null)
         {
+            SpendPasswordCheck();
             logger.LogInformation("Sign-in failed: {Reason}", "unknown account");
+            await RecordAsync(AuditOutcomes.Failure, null, "unknown_account");
             ErrorMessage = GenericFailure;
             return Page();
         }
 
+        // Identity refuses a locked-out account before it looks at the password; the same work is done anyway.
+        var lockedOut = await signIn.UserManager.IsLockedOutAsync(user);
         var result = await signIn.CheckPasswordSignInAsync(user, Password, lockoutOnFailure: true);
         if (!result.Succeeded)
         {
-            logger.LogInformation("Sign-in failed for user {UserId}: {Reason}", user.Id, result.IsLockedOut ? "locked out" : "wrong password");
+            if (lockedOut || result.IsNotAllowed)
+            {
+                SpendPasswordCheck();
+            }
+
+            var reason = lockedOut ? "locked_out" : result.IsNotAllowed ? "not_allowed" : result.IsLockedOut ? "wrong_password_now_locked_out" : "wrong_password";
+            logger.LogInformation("Sign-in failed for user {UserId}: {Reason}", user.Id, reason);
+            await RecordAsync(AuditOutcomes.Failure, user, reason);
             ErrorMessage = GenericFailure;
             return Page();
         }
 
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
         logger.LogInformation("User {UserId} signed in", user.Id);
+        await RecordAsync(AuditOutcomes.Success, user, null);
         return LocalRedirect(SafeReturnUrl(ReturnUrl));
     }
+
+    /// <summary>
+    /// Verifies the typed password against a dummy hash: without it, "no such account" (or "locked out") would answer
+    /// in a fraction of the time a password check takes, and the timing would tell which accounts exist.
+    /// </summary>
+    private void SpendPasswordCheck()
+    {
+        var nobody = new ApplicationUser();
+        _dummyHash ??= hasher.HashPassword(nobody, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        hasher.VerifyHashedPassword(nobody, _dummyHash, Password);
+    }
+
+    /// <summary>The audit entry of a password sign-in: never the password, and for an unknown account not the typed name either (it may be a mistyped password).</summary>
+    private Task RecordAsync(string outcome, ApplicationUser? user, string? reason) =>
+        audit.RecordAsync(new AuditEvent(AuditKinds.SignIn, "sign_in.password", outcome, user?.Id ?? AuditLog.Anonymous, user is null ? "user:unknown" : "user:" + user.Id)
+        {
+            ActorName = user?.UserName,
+            ClientId = AuditLog.ClientIdOfReturnUrl(ReturnUrl),
+            Details = reason is null ? null : new { Reason = reason },
+        });
 
     /// <summary>
     /// Sends the browser to the provider. The OAuth handler keeps the return URL in its protected state and, once the

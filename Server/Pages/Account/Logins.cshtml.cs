@@ -2,6 +2,7 @@ using System.Security.Claims;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -16,7 +17,7 @@ namespace IdentityServer.Pages.Account;
 /// without a password keeps at least one provider.
 /// </summary>
 [Authorize(AuthenticationSchemes = "Identity.Application")]
-public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, ILogger<LoginsModel> logger) : PageModel
+public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, ILogger<LoginsModel> logger, AuditLog audit) : PageModel
 {
     public IReadOnlyList<UserLoginInfo> Logins { get; private set; } = [];
     public IReadOnlyList<AuthenticationScheme> LinkableProviders { get; private set; } = [];
@@ -87,11 +88,17 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
         var owner = await users.FindByLoginAsync(info.LoginProvider, info.ProviderKey);
         if (owner is not null)
         {
+            if (owner.Id != user.Id)
+            {
+                await RecordAsync("external_login.linked", AuditOutcomes.Failure, user, info.LoginProvider, "linked_to_another_user");
+            }
+
             return RedirectToPage(new { status = owner.Id == user.Id ? "linked" : "taken" });
         }
 
         var result = await users.AddLoginAsync(user, info);
         logger.LogInformation("Linking {Provider} to user {UserId}: {Result}", info.LoginProvider, user.Id, result.Succeeded ? "linked" : "failed");
+        await RecordAsync("external_login.linked", result.Succeeded ? AuditOutcomes.Success : AuditOutcomes.Failure, user, info.LoginProvider, null);
         return RedirectToPage(new { status = result.Succeeded ? "linked" : "failed" });
     }
 
@@ -111,6 +118,7 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
 
         if (!CanUnlink)
         {
+            await RecordAsync("external_login.unlinked", AuditOutcomes.Failure, user, provider, "last_way_to_sign_in");
             return RedirectToPage(new { status = "last" });
         }
 
@@ -123,11 +131,19 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
         }
 
         logger.LogInformation("Unlinked {Provider} from user {UserId}", provider, user.Id);
+        await RecordAsync("external_login.unlinked", AuditOutcomes.Success, user, provider, null);
         await KeepThisSessionAsync(user);
         return RedirectToPage(new { status = "unlinked" });
     }
 
     private async Task<ApplicationUser?> CurrentUserAsync() => await users.GetUserAsync(User);
+
+    private Task RecordAsync(string action, string outcome, ApplicationUser user, string provider, string? reason) =>
+        audit.RecordAsync(new AuditEvent(AuditKinds.ExternalLogin, action, outcome, user.Id, "user:" + user.Id)
+        {
+            ActorName = user.UserName,
+            Details = new { Provider = provider, Reason = reason },
+        });
 
     private async Task LoadAsync(ApplicationUser user)
     {

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -16,7 +17,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, AccountOptions accounts, TimeProvider time,
-    ILogger<RegisterModel> logger) : PageModel
+    ILogger<RegisterModel> logger, AuditLog audit) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -87,6 +88,11 @@ public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInMana
 
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
         logger.LogInformation("User {UserId} registered", user.Id);
+        await audit.RecordAsync(new AuditEvent(AuditKinds.SignIn, "account.registered", AuditOutcomes.Success, user.Id, "user:" + user.Id)
+        {
+            ActorName = user.UserName,
+            ClientId = AuditLog.ClientIdOfReturnUrl(ReturnUrl),
+        });
         return LocalRedirect(ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
     }
 

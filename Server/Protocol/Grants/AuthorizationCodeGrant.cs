@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
@@ -19,7 +20,8 @@ public sealed partial class AuthorizationCodeGrant(
     TokenOptions options,
     AudienceResolver audiences,
     TokenResponseFactory responses,
-    ILogger<AuthorizationCodeGrant> logger) : ITokenGrant
+    ILogger<AuthorizationCodeGrant> logger,
+    AuditLog audit) : ITokenGrant
 {
     public async Task<IResult> HandleAsync(ClientDescriptor client, OAuthParameters parameters, CancellationToken cancellationToken)
     {
@@ -131,6 +133,13 @@ public sealed partial class AuthorizationCodeGrant(
         {
             await grants.RevokeAuthorizationAsync(code.AuthorizationId, cancellationToken);
         }
+
+        await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "authorization_code.replayed", AuditOutcomes.Failure,
+            AuditLog.ClientActor(client.ClientId), "grant:" + code.AuthorizationId)
+        {
+            ClientId = client.ClientId,
+            Details = new { code.Subject, GrantRevoked = code.AuthorizationId is not null },
+        });
 
         return Error(OAuthErrors.InvalidGrant, "The authorization code is invalid, expired or already used.");
     }

@@ -1,5 +1,6 @@
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol.Grants;
@@ -14,7 +15,8 @@ public sealed class RefreshTokenGrant(
     TokenOptions options,
     AudienceResolver audiences,
     TokenResponseFactory responses,
-    ILogger<RefreshTokenGrant> logger) : ITokenGrant
+    ILogger<RefreshTokenGrant> logger,
+    AuditLog audit) : ITokenGrant
 {
     public async Task<IResult> HandleAsync(ClientDescriptor client, OAuthParameters parameters, CancellationToken cancellationToken)
     {
@@ -136,6 +138,12 @@ public sealed class RefreshTokenGrant(
             await grants.RevokeAuthorizationAsync(token.AuthorizationId, cancellationToken);
         }
 
+        await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "refresh_token.reuse_detected", AuditOutcomes.Failure,
+            AuditLog.ClientActor(client.ClientId), "grant:" + token.AuthorizationId)
+        {
+            ClientId = client.ClientId,
+            Details = new { token.Subject, FamilyRevoked = token.AuthorizationId is not null },
+        });
         return Error(OAuthErrors.InvalidGrant, "The refresh token is invalid, expired, revoked or already used.");
     }
 
