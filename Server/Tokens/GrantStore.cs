@@ -8,7 +8,7 @@ namespace IdentityServer.Tokens;
 /// status transitions that must be atomic across server instances. State changes are single conditional statements
 /// (UPDATE ... WHERE Status = 'valid'), so the database decides races, not a lock in one process.
 /// </summary>
-public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
+public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQueries queries)
 {
     public IdentityDbContext Database => db;
 
@@ -41,9 +41,7 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
             return null;
         }
 
-        var hash = OpaqueToken.Hash(value!);
-        return await db.Tokens.AsNoTracking().Include(t => t.Authorization)
-            .FirstOrDefaultAsync(t => t.ReferenceId == hash, cancellationToken);
+        return await queries.TokenByReference(db, OpaqueToken.Hash(value!), cancellationToken);
     }
 
     /// <summary>Marks a valid token redeemed. Exactly one caller wins when several race for the same token.</summary>
@@ -133,15 +131,8 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time)
     /// </summary>
     public async Task<bool> IsAccessTokenLiveAsync(ValidatedAccessToken token, CancellationToken cancellationToken)
     {
-        if (token.AuthorizationId is null)
-        {
-            return !await db.RevokedAccessTokens.AnyAsync(r => r.Jti == token.Jti, cancellationToken);
-        }
-
-        var authorizationId = token.AuthorizationId;
-        var jti = token.Jti;
-        return await db.Authorizations
-            .AnyAsync(a => a.Id == authorizationId && a.Status == Statuses.Valid
-                && !db.RevokedAccessTokens.Any(r => r.Jti == jti), cancellationToken);
+        return token.AuthorizationId is null
+            ? !await queries.JtiRevoked(db, token.Jti, cancellationToken)
+            : await queries.GrantLiveAndJtiNotRevoked(db, token.AuthorizationId, token.Jti, cancellationToken);
     }
 }

@@ -13,6 +13,7 @@ public static class TokenRegistration
         builder.Services.AddSingleton<JwtWriter>();
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddSingleton<AccessTokenValidator>();
+        builder.Services.AddSingleton<GrantQueries>();
         builder.Services.AddScoped<GrantStore>();
         return builder;
     }
