@@ -104,7 +104,7 @@ cleanup() {
     local status=$?
     stop_server
     stop_postgres
-    cp "$work"/*.log "$results"/ 2>/dev/null || true
+    cp "$work"/*.log "$work"/pg/*.log "$results"/ 2>/dev/null || true
     rm -rf "$work"
     exit "$status"
 }
@@ -194,6 +194,7 @@ Seed__Clients__1__ClientId=$API_ID
 Seed__Clients__1__ClientSecret=$API_SECRET
 Seed__Clients__1__Type=confidential
 Seed__Clients__1__ConsentType=implicit
+Seed__Clients__1__GrantTypes__0=client_credentials
 Seed__Clients__1__CanIntrospect=true
 Seed__Clients__1__Resource=$RESOURCE
 EOF
@@ -233,7 +234,7 @@ start_postgres() {
         >"$work/postgres-initdb.log" 2>&1 || die "initdb failed"
     pg_data="$folder/data"
     # Default durability settings (fsync, synchronous_commit on), like SQLite's defaults on the other run.
-    as_postgres taskset -c "$server_cpu" "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/postgres.log" -w -t 60 \
+    as_postgres taskset -c "$server_cpu" "$pg_bin/pg_ctl" -D "$pg_data" -l "$folder/postgres.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $folder/sockets -c max_connections=200" start >/dev/null \
         || die "PostgreSQL did not start (see $results/postgres.log)"
     as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres identity
