@@ -52,12 +52,36 @@ public static class DatabaseRegistration
                     "PostgreSQL needs a connection string (for example Host=localhost;Database=identity;Username=identity;Password=...).");
             }
 
-            var connectionString = options.ConnectionString;
+            var connectionString = WithPostgresDefaults(options.ConnectionString);
             return builder => builder.UseNpgsql(connectionString);
         }
 
         throw new StartupConfigurationException("Database:Provider",
             $"'{options.Provider}' is not a known provider; use '{DatabaseProviders.Sqlite}' or '{DatabaseProviders.PostgreSql}'.");
+    }
+
+    /// <summary>
+    /// Two Npgsql settings the connection string does not name are set for a server that opens a pooled connection for
+    /// nearly every request: no DISCARD ALL each time a connection is taken from the pool (we keep no session state:
+    /// no SET, no temporary tables, no LISTEN), and server-side prepared statements for the statements run over and
+    /// over (token lookups, rotations, liveness checks), so PostgreSQL stops parsing and planning them on every call.
+    /// A connection string that names either setting keeps its own value.
+    /// </summary>
+    internal static string WithPostgresDefaults(string connectionString)
+    {
+        var named = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!named.ContainsKey("No Reset On Close") && !named.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        if (!named.ContainsKey("Max Auto Prepare") && !named.ContainsKey("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        return builder.ConnectionString;
     }
 
     private static string DefaultSqliteConnectionString(string dataDirectory)

@@ -17,8 +17,17 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
     /// <summary>Adds a reference token to the unit of work (the caller saves) and returns its opaque value.</summary>
     public string AddToken(string type, string applicationId, string? authorizationId, string subject, GrantPayload payload, DateTime expiresAt)
     {
+        var (token, value) = NewToken(type, applicationId, authorizationId, subject, payload, expiresAt);
+        db.Tokens.Add(token);
+        return value;
+    }
+
+    /// <summary>A new reference token (not yet stored) and its opaque value; only the value's hash is kept.</summary>
+    public (OAuthToken Token, string Value) NewToken(string type, string applicationId, string? authorizationId, string subject,
+        GrantPayload payload, DateTime expiresAt)
+    {
         var (value, hash) = OpaqueToken.Create();
-        db.Tokens.Add(new OAuthToken
+        var token = new OAuthToken
         {
             ApplicationId = applicationId,
             AuthorizationId = authorizationId,
@@ -29,8 +38,8 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
             Payload = payload.Serialize(),
             CreationDate = Now,
             ExpirationDate = expiresAt,
-        });
-        return value;
+        };
+        return (token, value);
     }
 
     /// <summary>Finds a reference token by its opaque value; malformed values are never looked up.</summary>
@@ -44,17 +53,53 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         return await queries.TokenByReference(db, OpaqueToken.Hash(value!), cancellationToken);
     }
 
-    /// <summary>Marks a valid token redeemed. Exactly one caller wins when several race for the same token.</summary>
-    public async Task<bool> TryRedeemAsync(string tokenId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks a valid token redeemed and, when given, stores its successor (a code's first refresh token, a rotated
+    /// refresh token), atomically: the successor exists if and only if this call redeemed the token, so of several
+    /// callers racing for one token exactly one wins. One statement where the database allows it (PostgreSQL: the
+    /// UPDATE in a CTE feeding the INSERT; one round trip, no explicit transaction); on SQLite, which has no DML in a
+    /// CTE, both statements in one command and one short transaction. Plain SQL rather than change tracking: this runs
+    /// on every code redemption and refresh, and the database, not a read made earlier, decides the race.
+    /// </summary>
+    public async Task<bool> TryRedeemAsync(string tokenId, OAuthToken? successor, CancellationToken cancellationToken)
     {
         var now = Now;
-        var changed = await db.Tokens
-            .Where(t => t.Id == tokenId && t.Status == Statuses.Valid)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(t => t.Status, Statuses.Redeemed)
-                .SetProperty(t => t.RedemptionDate, now)
-                .SetProperty(t => t.ConcurrencyToken, Guid.NewGuid().ToString("N")), cancellationToken);
-        return changed == 1;
+        var stamp = Guid.NewGuid().ToString("N");
+        if (successor is null)
+        {
+            return await db.Database.ExecuteSqlAsync($"""
+                UPDATE "Tokens" SET "Status" = {Statuses.Redeemed}, "RedemptionDate" = {now}, "ConcurrencyToken" = {stamp}
+                WHERE "Id" = {tokenId} AND "Status" = {Statuses.Valid}
+                """, cancellationToken) == 1;
+        }
+
+        var t = successor;
+        ArgumentNullException.ThrowIfNull(t.AuthorizationId); // a successor always belongs to a family (and a typed NULL is not sent)
+        if (db.Database.IsNpgsql())
+        {
+            return await db.Database.ExecuteSqlAsync($"""
+                WITH redeemed AS (
+                    UPDATE "Tokens" SET "Status" = {Statuses.Redeemed}, "RedemptionDate" = {now}, "ConcurrencyToken" = {stamp}
+                    WHERE "Id" = {tokenId} AND "Status" = {Statuses.Valid}
+                    RETURNING 1)
+                INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
+                    "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
+                SELECT {t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
+                    {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type} FROM redeemed
+                """, cancellationToken) == 1;
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var changed = await db.Database.ExecuteSqlAsync($"""
+            UPDATE "Tokens" SET "Status" = {Statuses.Redeemed}, "RedemptionDate" = {now}, "ConcurrencyToken" = {stamp}
+            WHERE "Id" = {tokenId} AND "Status" = {Statuses.Valid};
+            INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
+                "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
+            SELECT {t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
+                {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type} WHERE changes() = 1
+            """, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return changed == 2;
     }
 
     /// <summary>Revokes a grant and every token of it (a whole refresh-token family, or what a replayed code issued).</summary>

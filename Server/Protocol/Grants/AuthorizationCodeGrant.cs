@@ -93,17 +93,10 @@ public sealed partial class AuthorizationCodeGrant(
             payload, payload.Nonce, refreshToken.Length == 0 ? null : refreshToken));
     }
 
-    /// <summary>Marks the code redeemed and stores the first refresh token of the family, in one transaction. Null: lost the race.</summary>
+    /// <summary>Marks the code redeemed and stores the first refresh token of the family, atomically. Null: lost the race.</summary>
     private async Task<string?> RedeemAsync(OAuthToken code, ClientDescriptor client, GrantPayload payload, CancellationToken cancellationToken)
     {
-        var db = grants.Database;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (!await grants.TryRedeemAsync(code.Id, cancellationToken))
-        {
-            return null;
-        }
-
-        var refreshToken = "";
+        (OAuthToken Token, string Value)? refreshToken = null;
         if (payload.Scopes.Contains(ScopeCatalog.OfflineAccess) && client.AllowsGrant(GrantTypes.RefreshToken))
         {
             var lifetimes = TokenLifetimes.For(client, options);
@@ -117,12 +110,15 @@ public sealed partial class AuthorizationCodeGrant(
                 SessionId = payload.SessionId,
                 Claims = payload.Claims,
             };
-            refreshToken = grants.AddToken(TokenTypes.RefreshToken, client.Id, code.AuthorizationId, code.Subject, refreshPayload, expires);
-            await db.SaveChangesAsync(cancellationToken);
+            refreshToken = grants.NewToken(TokenTypes.RefreshToken, client.Id, code.AuthorizationId, code.Subject, refreshPayload, expires);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return refreshToken;
+        if (!await grants.TryRedeemAsync(code.Id, refreshToken?.Token, cancellationToken))
+        {
+            return null;
+        }
+
+        return refreshToken?.Value ?? "";
     }
 
     private async Task<IResult> ReplayAsync(OAuthToken code, ClientDescriptor client, CancellationToken cancellationToken)

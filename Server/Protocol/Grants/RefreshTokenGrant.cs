@@ -100,17 +100,10 @@ public sealed class RefreshTokenGrant(
         return responses.Create(new GrantOutcome(client, token.Subject, scopes, audienceResult.Audiences, family.Id, payload, RefreshToken: rotated));
     }
 
-    /// <summary>Redeems the presented token and stores its successor in one transaction. Null when another request redeemed it first.</summary>
+    /// <summary>Redeems the presented token and stores its successor, atomically. Null when another request redeemed it first.</summary>
     private async Task<string?> RotateAsync(OAuthToken token, OAuthAuthorization family, ClientDescriptor client, GrantPayload payload,
         TokenLifetimes lifetimes, bool redeem, CancellationToken cancellationToken)
     {
-        var db = grants.Database;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (redeem && !await grants.TryRedeemAsync(token.Id, cancellationToken))
-        {
-            return null;
-        }
-
         // Sliding expiry from this use, never past the family's absolute end. The successor keeps the original scope (§6).
         var expires = grants.Now + lifetimes.RefreshTokenSliding;
         if (family.ExpirationDate is { } familyEnd && familyEnd < expires)
@@ -118,10 +111,16 @@ public sealed class RefreshTokenGrant(
             expires = familyEnd;
         }
 
-        var successor = grants.AddToken(TokenTypes.RefreshToken, client.Id, family.Id, token.Subject, payload, expires);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return successor;
+        if (!redeem)
+        {
+            // Within the reuse leeway: the presented token stays redeemed, a further successor joins the family.
+            var value = grants.AddToken(TokenTypes.RefreshToken, client.Id, family.Id, token.Subject, payload, expires);
+            await grants.Database.SaveChangesAsync(cancellationToken);
+            return value;
+        }
+
+        var successor = grants.NewToken(TokenTypes.RefreshToken, client.Id, family.Id, token.Subject, payload, expires);
+        return await grants.TryRedeemAsync(token.Id, successor.Token, cancellationToken) ? successor.Value : null;
     }
 
     /// <summary>A token redeemed so recently that presenting it again is tolerated (Tokens:RefreshTokenReuseLeeway, default 0: never).</summary>
