@@ -1,14 +1,16 @@
 // The peer of bench/run.sh: panva's oidc-provider, unmodified, configured the way bench/run.sh configures our server.
 // Only this configuration is ours. Everything comes from the environment that run.sh sets:
-//   PORT, ISSUER, SIGNING_KEY (path of the same RSA-2048 PEM our server signs with), CLIENT_ID/CLIENT_SECRET (the app),
-//   API_ID/API_SECRET (the resource server that introspects), RESOURCE (its resource indicator), REDIRECT_URI,
-//   USER_ID (the one account), COOKIE_KEY.
+//   PORT, ISSUER, SIGNING_KEY (path of the same PEM our server signs with: RSA-2048, or P-256 for the ES256 targets),
+//   SIGNING_ALG (RS256 by default, ES256 with the P-256 key), CLIENT_ID/CLIENT_SECRET (the app), API_ID/API_SECRET
+//   (the resource server that introspects), RESOURCE (its resource indicator), REDIRECT_URI, USER_ID (the one
+//   account), COOKIE_KEY.
 //
 // Equivalence with our server:
 //   - a confidential client (client_secret_basic) allowed authorization_code + refresh_token + client_credentials,
 //     PKCE S256 required, refresh tokens rotated on every use (reuse revokes the grant: the library's own behaviour);
-//   - a resource server (RFC 8707 resource indicator RESOURCE, scope "api") whose access tokens are RS256 JWTs
-//     (RFC 9068), 10 minutes, like ours;
+//   - a resource server (RFC 8707 resource indicator RESOURCE, scope "api") whose access tokens are JWTs (RFC 9068)
+//     signed SIGNING_ALG, 10 minutes, like ours; the JWKS holds that one key and the app's ID tokens use the same
+//     algorithm, as ours does (it signs everything with its one key's algorithm);
 //   - a second resource indicator, RESOURCE + "/opaque", issuing opaque access tokens: oidc-provider refuses to
 //     introspect JWT access tokens (unsupported_token_type), so its introspection row uses this, its only
 //     introspectable kind of access token;
@@ -105,11 +107,21 @@ const issuer = env('ISSUER');
 const resource = env('RESOURCE');
 const opaqueResource = `${resource}/opaque`;
 const userId = env('USER_ID');
+// RS256 keeps the original targets as they were; ES256 is for the ES256 targets' P-256 key. The key must fit the
+// algorithm: a mismatch would otherwise surface only as an error on the first token request.
+const signingAlg = process.env.SIGNING_ALG || 'RS256';
+const keyTypes = { RS256: 'RSA', ES256: 'EC' };
+if (!keyTypes[signingAlg]) {
+  throw new Error(`SIGNING_ALG ${signingAlg} is not supported here (RS256 or ES256)`);
+}
 const signingKey = {
   ...createPrivateKey(readFileSync(env('SIGNING_KEY'))).export({ format: 'jwk' }),
   use: 'sig',
-  alg: 'RS256',
+  alg: signingAlg,
 };
+if (signingKey.kty !== keyTypes[signingAlg] || (signingAlg === 'ES256' && signingKey.crv !== 'P-256')) {
+  throw new Error(`SIGNING_KEY is a ${signingKey.kty} ${signingKey.crv ?? ''} key, not one for ${signingAlg}`);
+}
 
 const provider = new Provider(issuer, {
   clients: [
@@ -131,6 +143,9 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
     },
   ],
+  // The library's default for every client is RS256, which a JWKS with only the EC key cannot sign: the client
+  // would be refused as invalid_client_metadata.
+  clientDefaults: { id_token_signed_response_alg: signingAlg },
   adapter: MapAdapter,
   jwks: { keys: [signingKey] },
   cookies: { keys: [env('COOKIE_KEY')] },
@@ -161,7 +176,7 @@ const provider = new Provider(issuer, {
       useGrantedResource: async () => true,
       getResourceServerInfo: async (_ctx, indicator) => {
         if (indicator === resource) {
-          return { scope: 'api', audience: resource, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return { scope: 'api', audience: resource, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: signingAlg } } };
         }
         if (indicator === opaqueResource) {
           return { scope: 'api', audience: opaqueResource, accessTokenTTL: 600, accessTokenFormat: 'opaque' };
