@@ -2,18 +2,19 @@
 //   - a sign-in session for the bench user (ours: the login form; oidc-provider: its interaction, see server.mjs),
 //   - two pools of fresh refresh tokens (warm-up and measured run), each from its own authorization-code flow,
 //   - a live access token for the introspection row,
-// and checks on the way that both servers really issue what the bench claims (RS256 JWT access tokens for the resource,
-// introspection answering active:true). Writes DIR/wrk.conf (key=value, read by bench/wrk/bench.lua) and the pools.
+// and checks on the way that both servers really issue what the bench claims (JWT access tokens for the resource signed
+// with ALG, and verifiable with the server's published JWKS; introspection answering active:true). Writes DIR/wrk.conf
+// (key=value, read by bench/wrk/bench.lua) and the pools.
 //
-// Usage: node prepare.mjs KIND BASE_URL DIR POOL_SIZE    (KIND: ours | peer)
+// Usage: node prepare.mjs KIND BASE_URL DIR POOL_SIZE [ALG]    (KIND: ours | peer; ALG: RS256 (default) | ES256)
 // Environment: CLIENT_ID CLIENT_SECRET API_ID API_SECRET RESOURCE REDIRECT_URI, and for ours BENCH_USER BENCH_PASSWORD.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [kind, base, dir, poolArg] = process.argv.slice(2);
-if (!['ours', 'peer'].includes(kind) || !base || !dir || !poolArg) {
-  console.error('usage: node prepare.mjs ours|peer BASE_URL DIR POOL_SIZE');
+const [kind, base, dir, poolArg, alg = 'RS256'] = process.argv.slice(2);
+if (!['ours', 'peer'].includes(kind) || !base || !dir || !poolArg || !['RS256', 'ES256'].includes(alg)) {
+  console.error('usage: node prepare.mjs ours|peer BASE_URL DIR POOL_SIZE [RS256|ES256]');
   process.exit(2);
 }
 const poolSize = Number(poolArg);
@@ -141,9 +142,24 @@ function jwtHeader(value) {
   return JSON.parse(Buffer.from(parts[0], 'base64url').toString());
 }
 
-function expectRs256Jwt(what, value) {
+const jwksResponse = await request(discovery.jwks_uri);
+if (jwksResponse.status !== 200) await fail('JWKS', jwksResponse);
+const jwks = (await jwksResponse.json()).keys;
+
+/**
+ * The token is a JWT signed with the expected algorithm, and its signature verifies with the key of its kid in the
+ * JWKS: the header alone would not show that an ES256 signature is in the JWS form (r || s, RFC 7518 §3.4).
+ */
+function expectJwt(what, value) {
   const header = jwtHeader(value);
-  if (header?.alg !== 'RS256') throw new Error(`${what} is not an RS256 JWT: ${JSON.stringify(header)}`);
+  if (header?.alg !== alg) throw new Error(`${what} is not an ${alg} JWT: ${JSON.stringify(header)}`);
+  const jwk = jwks.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`${what}: no key ${header.kid} in the JWKS`);
+  const [encodedHeader, payload, signature] = value.split('.');
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const valid = verify('sha256', Buffer.from(`${encodedHeader}.${payload}`), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
+    Buffer.from(signature, 'base64url'));
+  if (!valid) throw new Error(`${what}: the ${alg} signature does not verify with the JWKS key ${header.kid}`);
 }
 
 await signIn();
@@ -158,12 +174,12 @@ for (const pool of Object.values(pools)) {
   }
 }
 
-// Equivalence checks: the resource's access tokens are RS256 JWTs on both servers, from every grant the bench drives.
+// Equivalence checks: the resource's access tokens are ALG JWTs on both servers, from every grant the bench drives.
 const viaCode = await codeFlow('openid api', resource, false);
-expectRs256Jwt('access token (authorization_code)', viaCode.access_token);
-expectRs256Jwt('id token', viaCode.id_token);
+expectJwt('access token (authorization_code)', viaCode.access_token);
+expectJwt('id token', viaCode.id_token);
 const viaClient = await token({ grant_type: 'client_credentials', scope: 'api', resource });
-expectRs256Jwt('access token (client_credentials)', viaClient.access_token);
+expectJwt('access token (client_credentials)', viaClient.access_token);
 
 // The introspection row's token: ours introspects its JWT; oidc-provider refuses JWTs (unsupported_token_type), so it
 // gets its only introspectable kind, an opaque access token for the same API (see oidc-provider/server.mjs).
@@ -198,4 +214,4 @@ const conf = {
 writeFileSync(join(dir, 'wrk.conf'), Object.entries(conf).map(([k, v]) => `${k}=${v}\n`).join(''));
 writeFileSync(join(dir, 'refresh-warmup.txt'), pools.warmup.join('\n') + '\n');
 writeFileSync(join(dir, 'refresh-measure.txt'), pools.measure.join('\n') + '\n');
-console.log(`prepared ${kind}: ${poolSize}+${poolSize} refresh tokens, session cookie, introspection token (${introspected.split('.').length === 3 ? 'JWT' : 'opaque'})`);
+console.log(`prepared ${kind}: ${alg} tokens, ${poolSize}+${poolSize} refresh tokens, session cookie, introspection token (${introspected.split('.').length === 3 ? 'JWT' : 'opaque'})`);
