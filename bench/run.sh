@@ -3,16 +3,19 @@
 #
 # On a fresh Debian machine (2+ cores) it installs what it needs (wrk, PostgreSQL, Node's oidc-provider from
 # bench/oidc-provider/package-lock.json), builds our server in Release, then measures, one after the other:
-#   ours on SQLite, ours on PostgreSQL (a throwaway cluster), and panva's oidc-provider (the peer),
+#   ours on SQLite, ours on PostgreSQL (a throwaway cluster), and panva's oidc-provider (the peer), all signing RS256,
+#   then ours on SQLite and oidc-provider again, both signing ES256 with one P-256 key, on row (a) only,
 # each pinned to core 0 (PostgreSQL too: the whole server side shares one core), with wrk pinned to core 1,
 # over loopback only. Rows (16 connections, a warm-up, then a measured run each):
 #   (a) client_credentials  (b) refresh-token rotation  (c) authorization code + PKCE with a signed-in user
 #   (d) introspection of a live access token  (e) GET JWKS  (f) GET discovery
-# plus `openssl speed rsa2048` on the same core as the RS256 ceiling. It prints one table (bench/report.mjs) and keeps
-# the raw results and server logs in bench/results/<time>/ (gitignored). BENCHMARKS.md explains every figure.
+# plus `openssl speed rsa2048` and `openssl speed ecdsap256` on the same core as the RS256 and ES256 ceilings. It prints
+# one table (bench/report.mjs) and keeps the raw results and server logs in bench/results/<time>/ (gitignored).
+# BENCHMARKS.md explains every figure.
 #
 # Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (16),
-# BENCH_TARGETS ("sqlite postgresql peer"), BENCH_ROWS ("a b c d e f"), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
+# BENCH_TARGETS ("sqlite postgresql peer sqlite-es256 peer-es256"), BENCH_ROWS ("a b c d e f"; the ES256 targets run
+# only (a), and only when it is listed), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +23,7 @@ repo=$(dirname "$here")
 duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-5}
 connections=${BENCH_CONNECTIONS:-16}
-targets=${BENCH_TARGETS:-sqlite postgresql peer}
+targets=${BENCH_TARGETS:-sqlite postgresql peer sqlite-es256 peer-es256}
 rows=${BENCH_ROWS:-a b c d e f}
 server_cpu=${BENCH_SERVER_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
@@ -123,26 +126,46 @@ export REDIRECT_URI=http://127.0.0.1:9/callback # never contacted: the code is r
 export BENCH_USER=bench-user BENCH_PASSWORD="Bench-Password-$(openssl rand -hex 8)"
 signing_key="$work/signing-key.pem"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$signing_key" 2>/dev/null
+# One P-256 key for both ES256 targets. Ours picks the algorithm from the key (SigningKeyRing: P-256 -> ES256),
+# oidc-provider from SIGNING_ALG (server.mjs): the key is all that changes between the RS256 and ES256 runs of (a).
+ec_signing_key="$work/signing-key-p256.pem"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ec_signing_key" 2>/dev/null
 
 results_file="$results/results.jsonl"
 : >"$results_file"
 record() { printf '%s\n' "$1" >>"$results_file"; }
 
 # ---------------------------------------------------------------------------------------------------------------
-# The single-core RS256 ceiling: RSA-2048 PKCS#1 v1.5 signatures per second, on the server's core
+# The single-core signing ceilings, on the server's core: RSA-2048 PKCS#1 v1.5 (RS256) and ECDSA P-256 (ES256)
+# signatures per second. Each is measured only when a target signs with it (each takes about 6 s: sign, then verify).
 # ---------------------------------------------------------------------------------------------------------------
-log "openssl speed rsa2048 on core $server_cpu"
-sign_per_s=$(taskset -c "$server_cpu" openssl speed -seconds 3 rsa2048 2>/dev/null | awk '
-    /sign\/s/ { for (i = 1; i <= NF; i++) if ($i == "sign/s") column = i + 3 }
-    /^rsa *2048 bits/ && column { print $column }')
-[[ -n $sign_per_s ]] || die "could not read sign/s from openssl speed"
-record "{\"meta\":\"rs256\",\"sign_per_s\":$sign_per_s}"
+es256_targets=" sqlite-es256 peer-es256 "
+rs256_wanted=false es256_wanted=false
+for target in $targets; do
+    if [[ $es256_targets == *" $target "* ]]; then es256_wanted=true; else rs256_wanted=true; fi
+done
+if $rs256_wanted; then
+    log "openssl speed rsa2048 on core $server_cpu"
+    sign_per_s=$(taskset -c "$server_cpu" openssl speed -seconds 3 rsa2048 2>/dev/null | awk '
+        /sign\/s/ { for (i = 1; i <= NF; i++) if ($i == "sign/s") column = i + 3 }
+        /^rsa *2048 bits/ && column { print $column }')
+    [[ -n $sign_per_s ]] || die "could not read sign/s from openssl speed rsa2048"
+    record "{\"meta\":\"rs256\",\"sign_per_s\":$sign_per_s}"
+fi
+if $es256_wanted; then
+    log "openssl speed ecdsap256 on core $server_cpu"
+    # " 256 bits ecdsa (nistp256)   0.0000s   0.0001s  50707.6  19452.6": sign/s is the next to last field.
+    ec_sign_per_s=$(taskset -c "$server_cpu" openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '
+        /^ *256 bits ecdsa \(nistp256\)/ { print $(NF - 1) }')
+    [[ -n $ec_sign_per_s ]] || die "could not read sign/s from openssl speed ecdsap256"
+    record "{\"meta\":\"es256\",\"sign_per_s\":$ec_sign_per_s}"
+fi
 
 # ---------------------------------------------------------------------------------------------------------------
 # Build our server (Release) and the setup helper
 # ---------------------------------------------------------------------------------------------------------------
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql "* ]]; then
+if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql "* || " $targets " == *" sqlite-es256 "* ]]; then
     log "building the server (Release)"
     # For this machine's runtime identifier: the server's csproj then precompiles it (ReadyToRun) for a faster start.
     rid=$(dotnet --info | awk '/^ *RID:/ { print $2; exit }')
@@ -168,15 +191,17 @@ wait_for_discovery() {
 }
 
 ours_environment() {
-    local provider=$1 connection=$2
+    local target=$1 provider=$2 connection=$3 key=$4
+    # A data folder per target: each run starts on a fresh SQLite database (and data-protection key ring), like the
+    # first, so its start-up time and its tables do not depend on the targets before it.
     cat <<EOF
 ASPNETCORE_ENVIRONMENT=Production
 ASPNETCORE_URLS=http://127.0.0.1:$ours_port
 Server__Issuer=http://127.0.0.1:$ours_port
-Signing__Keys__0__Path=$signing_key
+Signing__Keys__0__Path=$key
 Database__Provider=$provider
 Database__ConnectionString=$connection
-Database__DataDirectory=$work/sqlite
+Database__DataDirectory=$work/$target
 Seed__Scopes__0__Name=api
 Seed__Scopes__0__Resources__0=$RESOURCE
 Seed__Clients__0__ClientId=$CLIENT_ID
@@ -201,9 +226,9 @@ EOF
 }
 
 start_ours() {
-    local target=$1 provider=$2 connection=$3
+    local target=$1 provider=$2 connection=$3 key=$4
     local -a environment
-    mapfile -t environment < <(ours_environment "$provider" "$connection")
+    mapfile -t environment < <(ours_environment "$target" "$provider" "$connection" "$key")
     local start_ns
     start_ns=$(date +%s%N)
     (cd "$work" && exec env "${environment[@]}" taskset -c "$server_cpu" "$work/server/IdentityServer") >"$work/$target.log" 2>&1 &
@@ -216,14 +241,15 @@ start_ours() {
 }
 
 start_peer() {
+    local target=$1 key=$2 alg=$3
     local start_ns
     start_ns=$(date +%s%N)
     (cd "$here/oidc-provider" && exec env NODE_ENV=production PORT=$peer_port ISSUER="http://127.0.0.1:$peer_port" \
-        SIGNING_KEY="$signing_key" USER_ID="$BENCH_USER" COOKIE_KEY="$(openssl rand -hex 32)" \
-        taskset -c "$server_cpu" node server.mjs) >"$work/peer.log" 2>&1 &
+        SIGNING_KEY="$key" SIGNING_ALG="$alg" USER_ID="$BENCH_USER" COOKIE_KEY="$(openssl rand -hex 32)" \
+        taskset -c "$server_cpu" node server.mjs) >"$work/$target.log" 2>&1 &
     server_pid=$!
     startup_ms=$(wait_for_discovery "http://127.0.0.1:$peer_port" "$start_ns")
-    log "peer: first discovery answer ${startup_ms} ms after start"
+    log "$target: first discovery answer ${startup_ms} ms after start"
 }
 
 start_postgres() {
@@ -262,13 +288,15 @@ server_side_ticks() {
 }
 ticks_per_s=$(getconf CLK_TCK)
 
+# run_rows TARGET BASE_URL ALG ROWS: prepares the server (checking its tokens are ALG JWTs), then warm-up and measured
+# run of each row in ROWS.
 run_rows() {
-    local target=$1 base=$2 dir="$work/$1"
+    local target=$1 base=$2 alg=$3 target_rows=$4 dir="$work/$1"
     mkdir -p "$dir"
-    timeout 300 node "$here/prepare.mjs" "$([[ $target == peer ]] && echo peer || echo ours)" "$base" "$dir" "$pool_size" >&2 \
+    timeout 300 node "$here/prepare.mjs" "$([[ $target == peer* ]] && echo peer || echo ours)" "$base" "$dir" "$pool_size" "$alg" >&2 \
         || die "$target: preparing the runs failed"
     local row phase seconds pool output ticks_before ticks_after load
-    for row in $rows; do
+    for row in $target_rows; do
         for phase in warmup measure; do
             if [[ $phase == warmup ]]; then seconds=$warmup; pool="$dir/refresh-warmup.txt"; else seconds=$duration; pool="$dir/refresh-measure.txt"; fi
             load=$(cut -d' ' -f1 /proc/loadavg)
@@ -290,22 +318,38 @@ run_rows() {
 }
 
 for target in $targets; do
+    if [[ $es256_targets == *" $target "* && " $rows " != *" a "* ]]; then
+        log "$target: skipped (it runs only row a, which BENCH_ROWS leaves out)"
+        continue
+    fi
     case $target in
         sqlite)
-            start_ours sqlite Sqlite ""
-            run_rows sqlite "http://127.0.0.1:$ours_port"
+            start_ours sqlite Sqlite "" "$signing_key"
+            run_rows sqlite "http://127.0.0.1:$ours_port" RS256 "$rows"
             stop_server
             ;;
         postgresql)
             start_postgres
-            start_ours postgresql PostgreSQL "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=identity"
-            run_rows postgresql "http://127.0.0.1:$ours_port"
+            start_ours postgresql PostgreSQL "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=identity" "$signing_key"
+            run_rows postgresql "http://127.0.0.1:$ours_port" RS256 "$rows"
             stop_server
             stop_postgres
             ;;
         peer)
-            start_peer
-            run_rows peer "http://127.0.0.1:$peer_port"
+            start_peer peer "$signing_key" RS256
+            run_rows peer "http://127.0.0.1:$peer_port" RS256 "$rows"
+            stop_server
+            ;;
+        # The ES256 pair: only (a), the row the issue sets an ES256 target for; the others would repeat the RS256
+        # rows with a cheaper signature and lengthen the run by half.
+        sqlite-es256)
+            start_ours sqlite-es256 Sqlite "" "$ec_signing_key"
+            run_rows sqlite-es256 "http://127.0.0.1:$ours_port" ES256 a
+            stop_server
+            ;;
+        peer-es256)
+            start_peer peer-es256 "$ec_signing_key" ES256
+            run_rows peer-es256 "http://127.0.0.1:$peer_port" ES256 a
             stop_server
             ;;
         *) die "unknown target $target" ;;
