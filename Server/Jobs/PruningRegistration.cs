@@ -43,7 +43,12 @@ public static class PruningRegistration
                     .WithSimpleSchedule(schedule => schedule.WithInterval(options.Interval).RepeatForever()),
                 job => job.WithIdentity(JobKey));
         });
-        services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
+        // The scheduler starts once the server answers (its first run is minutes away anyway), not before it listens.
+        services.AddQuartzHostedService(hosted =>
+        {
+            hosted.WaitForJobsToComplete = true;
+            hosted.AwaitApplicationStarted = true;
+        });
         return builder;
     }
 
