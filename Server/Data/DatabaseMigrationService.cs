@@ -23,9 +23,10 @@ internal sealed class DatabaseMigrationService(IServiceProvider services, Databa
             // Replicas starting together on an empty database: one migrates, the others then find nothing pending.
             await using var startupLock = await StartupLock.AcquireAsync(db, cancellationToken);
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-            await db.Database.MigrateAsync(cancellationToken);
             if (pending.Count > 0)
             {
+                // Only then: Migrate also checks the model against the migrations, a few hundred ms of a restart.
+                await db.Database.MigrateAsync(cancellationToken);
                 logger.LogInformation("Applied {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
             }
         }
