@@ -1,20 +1,19 @@
 using IdentityServer.Accounts;
 using IdentityServer.Data;
 using IdentityServer.Tokens;
-using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Protocol;
 
 /// <summary>
 /// Issues an authorization code. Each code starts a new token family: an ad-hoc authorization that its refresh tokens
 /// will hang off, so a replayed code or a reused refresh token revokes exactly that family, nothing else. Both rows are
-/// written in one SaveChanges (one transaction): nothing half-written.
+/// written in one transaction: nothing half-written.
 /// </summary>
-public sealed class AuthorizationCodeIssuer(GrantStore grants, IdentityDbContext db, TokenOptions options)
+public sealed class AuthorizationCodeIssuer(GrantStore grants, TokenOptions options)
 {
     public async Task<string?> IssueAsync(AuthorizationRequest request, SignInSession session, CancellationToken cancellationToken)
     {
-        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == session.Subject, cancellationToken);
+        var user = await grants.FindUserAsync(session.Subject, cancellationToken);
         if (user is null)
         {
             return null;
@@ -33,7 +32,6 @@ public sealed class AuthorizationCodeIssuer(GrantStore grants, IdentityDbContext
             CreationDate = now,
             ExpirationDate = now + lifetimes.RefreshTokenAbsolute,
         };
-        db.Authorizations.Add(family);
 
         var payload = new GrantPayload
         {
@@ -46,8 +44,8 @@ public sealed class AuthorizationCodeIssuer(GrantStore grants, IdentityDbContext
             CodeChallenge = request.CodeChallenge,
             Nonce = request.Nonce,
         };
-        var code = grants.AddToken(TokenTypes.AuthorizationCode, request.Client.Id, family.Id, session.Subject, payload, now + lifetimes.AuthorizationCode);
-        await db.SaveChangesAsync(cancellationToken);
-        return code;
+        var code = grants.NewToken(TokenTypes.AuthorizationCode, request.Client.Id, family.Id, session.Subject, payload, now + lifetimes.AuthorizationCode);
+        await grants.AddGrantWithTokenAsync(family, code.Token, cancellationToken);
+        return code.Value;
     }
 }

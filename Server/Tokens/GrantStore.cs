@@ -42,6 +42,31 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         return (token, value);
     }
 
+    /// <summary>The person a grant is for, by subject; null when the account no longer exists.</summary>
+    public Task<ApplicationUser?> FindUserAsync(string subject, CancellationToken cancellationToken) =>
+        queries.UserById(db, subject, cancellationToken);
+
+    /// <summary>
+    /// Stores a new grant (token family) and the first token of it (an authorization code) together, in one transaction
+    /// and one command: nothing half-written. Plain SQL, like the redemption below: this runs on every authorization.
+    /// </summary>
+    public async Task AddGrantWithTokenAsync(OAuthAuthorization grant, OAuthToken token, CancellationToken cancellationToken)
+    {
+        var (a, t) = (grant, token);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
+                "SessionId", "Status", "Subject", "Type")
+            VALUES ({a.Id}, {a.ApplicationId}, {a.ConcurrencyToken}, {a.CreationDate}, {a.ExpirationDate}, {a.Scopes},
+                {a.SessionId}, {a.Status}, {a.Subject}, {a.Type});
+            INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
+                "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
+            VALUES ({t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
+                {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type})
+            """, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     /// <summary>Finds a reference token by its opaque value; malformed values are never looked up.</summary>
     public async Task<OAuthToken?> FindTokenAsync(string? value, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
@@ -10,7 +11,8 @@ namespace IdentityServer.Accounts.Sessions;
 /// is also the <c>sid</c> claim. Deleting the row ends the session on every instance at once. "Last seen" is written
 /// at most once a minute per session, so an active browser does not turn every request into a write.
 /// </summary>
-public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessionOptions options, TimeProvider time) : ITicketStore
+public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessionOptions options, TimeProvider time, GrantQueries queries)
+    : ITicketStore
 {
     private static readonly TimeSpan LastSeenResolution = TimeSpan.FromMinutes(1);
 
@@ -99,7 +101,7 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
         // and both writes are idempotent (delete by key; set absolute values), a second run ends in the state of one.
         return await IdempotentRetry.RunAsync(db, async ct =>
         {
-            var session = await db.Sessions.AsNoTracking().FirstOrDefaultAsync(s => s.Id == key, ct);
+            var session = await queries.SessionById(db, key, ct);
             if (session is null)
             {
                 return null; // ended (signed out, revoked from the account page or by an admin)
