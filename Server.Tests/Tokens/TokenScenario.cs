@@ -160,7 +160,9 @@ public sealed class TokenScenario : IDisposable
             var family = await db.Authorizations.AsNoTracking().SingleAsync(a => a.Id == authorizationId);
             var tokens = await db.Tokens.AsNoTracking()
                 .Where(t => t.AuthorizationId == authorizationId && t.Type == TokenTypes.RefreshToken)
-                .OrderBy(t => t.CreationDate).ToListAsync();
+                // Oldest first. Under the fake clock a token and its successor can share a creation time, and the
+                // database's order of ties is its own: a redeemed token comes before the ones issued from it.
+                .OrderBy(t => t.CreationDate).ThenBy(t => t.RedemptionDate == null).ToListAsync();
             return (family, tokens);
         });
 
