@@ -28,6 +28,7 @@ try
     builder.AddAccounts();
     builder.AddAdmin();
     builder.AddPruning();
+    builder.Services.ReadKeyRingOnFirstUse();
 
     var app = builder.Build();
     if (await CommandLine.TryRunAsync(app, args) is { } exitCode)
@@ -38,6 +39,7 @@ try
     app.UseForwardedHeaders();
     app.UseCorrelationId();
     app.UseExceptionHandler();
+    app.UseDatabaseStartupGate();
     app.UseStatusPages();
     app.UseSecurityHeaders();
     if (!app.Environment.IsDevelopment())
@@ -55,8 +57,17 @@ try
     app.MapProtocol();
     app.MapAdmin();
     app.MapRazorPages();
-    await app.RunAsync();
-    return 0;
+    var databaseStartup = app.Services.GetRequiredService<DatabaseStartup>();
+    try
+    {
+        await app.RunAsync();
+    }
+    catch (OperationCanceledException) when (databaseStartup.Failed)
+    {
+        // The database work failed while the server was still starting; it has said why.
+    }
+
+    return databaseStartup.Failed ? 1 : 0;
 }
 catch (StartupConfigurationException e)
 {

@@ -87,13 +87,13 @@ if (loads.length) {
     + '(about 1 to 2 means only the bench ran; more means other work shared the cores and req/s is understated, CPU µs/req much less so).');
 }
 out.push('');
-out.push('| Server | RSS after the run | process start to first discovery answer |');
-out.push('|---|--:|--:|');
+out.push('| Server | RSS after the run | process start to first discovery answer | to /health/ready (database migrated and seeded) |');
+out.push('|---|--:|--:|--:|');
 for (const target of targets) {
   const p = process_(target.id);
   // The ES256 targets run (a) only: their RSS is not comparable with the others' after six rows.
   const note = target.id.endsWith('-es256') ? ' (after row (a) only)' : '';
-  if (p) out.push(`| ${target.name}${note} | ${(p.rss_kb / 1024).toFixed(0)} MB | ${p.startup_ms} ms |`);
+  if (p) out.push(`| ${target.name}${note} | ${(p.rss_kb / 1024).toFixed(0)} MB | ${p.startup_ms} ms | ${p.ready_ms ?? ''} ms |`);
 }
 
 // The issue's targets, checked against this run.

@@ -180,11 +180,15 @@ fi
 # Starting servers
 # ---------------------------------------------------------------------------------------------------------------
 # Waits for the first 200 from discovery; prints the milliseconds since start_ns.
-wait_for_discovery() {
+wait_for_discovery() { wait_for_200 "$1/.well-known/openid-configuration" "$2"; }
+
+# Our server listens while it migrates and seeds its database (Database:StartInBackground): discovery answers first,
+# /health/ready once the database is ready. Both times are reported.
+wait_for_200() {
     local url=$1 start_ns=$2 deadline=$((SECONDS + 60))
-    while ! curl -s -f -o /dev/null --max-time 2 "$url/.well-known/openid-configuration"; do
+    while ! curl -s -f -o /dev/null --max-time 2 "$url"; do
         kill -0 "$server_pid" 2>/dev/null || die "the server exited during startup (see $results/)"
-        ((SECONDS < deadline)) || die "no discovery answer within 60 s from $url"
+        ((SECONDS < deadline)) || die "no answer within 60 s from $url"
         sleep 0.005
     done
     echo $((($(date +%s%N) - start_ns) / 1000000))
@@ -234,7 +238,8 @@ start_ours() {
     (cd "$work" && exec env "${environment[@]}" taskset -c "$server_cpu" "$work/server/IdentityServer") >"$work/$target.log" 2>&1 &
     server_pid=$!
     startup_ms=$(wait_for_discovery "http://127.0.0.1:$ours_port" "$start_ns")
-    log "$target: first discovery answer ${startup_ms} ms after start"
+    ready_ms=$(wait_for_200 "http://127.0.0.1:$ours_port/health/ready" "$start_ns")
+    log "$target: first discovery answer ${startup_ms} ms after start, ready (database migrated and seeded) after ${ready_ms} ms"
     # The user is created through ASP.NET Core Identity in the database the server has just migrated.
     (export "${environment[@]}"; timeout 120 "$work/setup/bench-setup" "$BENCH_USER" "$BENCH_PASSWORD" >/dev/null) \
         || die "$target: creating the bench user failed"
@@ -249,6 +254,7 @@ start_peer() {
         taskset -c "$server_cpu" node server.mjs) >"$work/$target.log" 2>&1 &
     server_pid=$!
     startup_ms=$(wait_for_discovery "http://127.0.0.1:$peer_port" "$start_ns")
+    ready_ms=$startup_ms # no database: ready when it answers
     log "$target: first discovery answer ${startup_ms} ms after start"
 }
 
@@ -314,7 +320,7 @@ run_rows() {
     done
     local rss_kb
     rss_kb=$(ps -o rss= -p "$server_pid" | tr -d ' ')
-    record "{\"target\":\"$target\",\"meta\":\"process\",\"rss_kb\":$rss_kb,\"startup_ms\":$startup_ms}"
+    record "{\"target\":\"$target\",\"meta\":\"process\",\"rss_kb\":$rss_kb,\"startup_ms\":$startup_ms,\"ready_ms\":$ready_ms}"
 }
 
 for target in $targets; do

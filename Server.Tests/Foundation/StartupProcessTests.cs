@@ -97,6 +97,19 @@ public sealed class StartupProcessTests : IDisposable
 
         Assert.True(discovery is not null,
             $"no discovery answer within 60 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
+        // Discovery answers while the database is still being prepared (Database:StartInBackground); readiness follows.
+        var ready = false;
+        while (!ready && clock.Elapsed < TimeSpan.FromSeconds(60) && !server.HasExited)
+        {
+            using var probe = await client.GetAsync(new Uri(issuer + "/health/ready"));
+            ready = probe.StatusCode == System.Net.HttpStatusCode.OK;
+            if (!ready)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.True(ready, $"not ready within 60 s. stdout: {server.StandardOutput} stderr: {server.StandardError}");
         using var document = JsonDocument.Parse(discovery);
         Assert.Equal(issuer, document.RootElement.GetProperty("issuer").GetString());
         var jwksUri = document.RootElement.GetProperty("jwks_uri").GetString()!;

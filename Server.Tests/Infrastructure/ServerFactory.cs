@@ -45,6 +45,9 @@ public class ServerFactory : WebApplicationFactory<Program>
             ["Server:Issuer"] = Issuer,
             ["Database:Provider"] = "Sqlite",
             ["Database:DataDirectory"] = _dataDirectory,
+            // Tests use the database straight after the host starts; the background start has tests of its own
+            // (Foundation/DatabaseStartupTests).
+            ["Database:StartInBackground"] = "false",
             ["Signing:DevelopmentKeyPath"] = Path.Combine(_dataDirectory, "keys", "signing.pem"),
             // The in-process host has no client address, so every test's sign-ins would share one strict per-address
             // budget. The limits themselves are tested on a host of their own (Security/RateLimitTests).

@@ -6,7 +6,7 @@ public static class ClientRegistration
     {
         // Read and checked now: a declared client that breaks a rule stops startup with one line naming the setting.
         services.AddSingleton(ClientSeedOptions.Read(configuration));
-        services.AddHostedService<ClientSeeder>();
+        services.AddSingleton<ClientSeeder>();
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ScopeCatalog>();
         return services;

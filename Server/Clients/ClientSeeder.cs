@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Clients;
 
 /// <summary>
-/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (hosted services start in registration order).
+/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (both run by <see cref="DatabaseStartup"/>).
 /// Declared fields are the truth and are written on every start; a row is only touched (and audited, as the
 /// <c>configuration</c> actor) when something differs, so a second start with the same configuration changes nothing.
 /// What configuration does not declare is left alone: a client an admin disabled stays disabled. When a declared secret
@@ -20,9 +20,8 @@ internal sealed class ClientSeeder(
     ScopeCatalog scopeCatalog,
     TimeProvider time,
     ILogger<ClientSeeder> logger)
-    : IHostedLifecycleService
 {
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    public async Task SeedAsync(CancellationToken cancellationToken)
     {
         if (options.Clients.Count == 0 && options.Scopes.Count == 0)
         {
@@ -120,10 +119,4 @@ internal sealed class ClientSeeder(
         audit.Add(AdminActor.Configuration, state == EntityState.Added ? "client.created" : "client.updated", ClientAdminService.AuditTarget(seed.ClientId), definition);
         return true;
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -3,13 +3,12 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Data;
 
 /// <summary>
-/// Prepares the database before anything else starts (StartingAsync runs before every hosted service and the web server):
+/// Prepares the database at start (run by <see cref="DatabaseStartup"/>, before the declared clients are seeded):
 /// SQLite goes to WAL so readers never wait for the writer, and pending migrations are applied when enabled.
 /// </summary>
 internal sealed class DatabaseMigrationService(IServiceProvider services, DatabaseOptions options, ILogger<DatabaseMigrationService> logger)
-    : IHostedLifecycleService
 {
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
@@ -31,10 +30,4 @@ internal sealed class DatabaseMigrationService(IServiceProvider services, Databa
             }
         }
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

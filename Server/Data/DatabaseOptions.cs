@@ -15,6 +15,12 @@ public sealed class DatabaseOptions
 
     /// <summary>Apply pending migrations when the server starts.</summary>
     public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>
+    /// Listen while the database is migrated and seeded (requests that need it wait; discovery, JWKS and health answer at
+    /// once; /health/ready says not ready until it is done). False: listen only once it is done.
+    /// </summary>
+    public bool StartInBackground { get; set; } = true;
 }
 
 public static class DatabaseProviders

@@ -12,7 +12,9 @@ public static class DatabaseRegistration
     {
         var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
         services.AddSingleton(options);
-        services.AddHostedService<DatabaseMigrationService>();
+        services.AddSingleton<DatabaseMigrationService>();
+        services.AddSingleton<DatabaseStartup>();
+        services.AddHostedService<DatabaseStartupService>();
         services.AddSharedDataProtection();
         var configure = ProviderConfiguration(options);
         var postgres = string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase);

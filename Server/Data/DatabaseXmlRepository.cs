@@ -44,4 +44,22 @@ public static class DataProtectionSetup
             new ConfigureOptions<KeyManagementOptions>(options => options.XmlRepository = provider.GetRequiredService<DatabaseXmlRepository>()));
         return services;
     }
+
+    /// <summary>
+    /// The framework reads the key ring at start, from a hosted service that every AddDataProtection (authentication,
+    /// antiforgery, Identity ...) registers again, so this runs after all of them. Our key ring lives in the database,
+    /// which may still be migrating then (Database:StartInBackground): it is read on first use instead, by the first
+    /// request that protects or reads a cookie, which the start gate holds until the database is ready.
+    /// </summary>
+    public static IServiceCollection ReadKeyRingOnFirstUse(this IServiceCollection services)
+    {
+        var warmUps = services.Where(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList();
+        foreach (var warmUp in warmUps)
+        {
+            services.Remove(warmUp);
+        }
+
+        return services;
+    }
 }

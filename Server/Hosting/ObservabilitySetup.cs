@@ -18,7 +18,9 @@ public static class ObservabilitySetup
             builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
         }
 
-        builder.Services.AddHealthChecks().AddDbContextCheck<IdentityDbContext>("database", tags: ["ready"]);
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseStartupHealthCheck>("database-startup", tags: ["ready"])
+            .AddDbContextCheck<IdentityDbContext>("database", tags: ["ready"]);
         return builder;
     }
 

@@ -1,0 +1,134 @@
+using IdentityServer.Clients;
+using IdentityServer.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace IdentityServer.Data;
+
+/// <summary>
+/// The database work of a start: migrations, then the clients and scopes declared in configuration. By default
+/// (Database:StartInBackground) the server listens while it runs: discovery, JWKS and health need no database and answer
+/// at once, every other request waits for it (<see cref="DatabaseStartupSetup.UseDatabaseStartupGate"/>), and
+/// /health/ready says not ready until it is done. A failure stops the server with exit code 1, as it would have before
+/// listening. With StartInBackground=false the server listens only once the database is ready.
+/// </summary>
+public sealed class DatabaseStartup
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the database is migrated and seeded; faults with the reason when that failed.</summary>
+    public Task Ready => _done.Task;
+
+    public bool IsReady => _done.Task.IsCompletedSuccessfully;
+
+    public bool Failed => _done.Task.IsFaulted;
+
+    internal async Task RunAsync(Func<Task> work)
+    {
+        try
+        {
+            await work();
+            _done.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            _done.TrySetException(e);
+            throw;
+        }
+    }
+}
+
+/// <summary>Runs <see cref="DatabaseStartup"/> first thing at start: before listening, or beside it.</summary>
+internal sealed class DatabaseStartupService(
+    DatabaseStartup startup,
+    DatabaseMigrationService migrations,
+    ClientSeeder seeder,
+    DatabaseOptions options,
+    IHostApplicationLifetime lifetime,
+    ILogger<DatabaseStartupService> logger) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        if (!options.StartInBackground)
+        {
+            return startup.RunAsync(() => MigrateAndSeedAsync(cancellationToken));
+        }
+
+        // Once the server listens, and on a thread of its own: on a small machine the database work and the server's
+        // start share the cores, and SQLite's calls block the thread they run on; a pool thread would keep the first
+        // requests (metadata, probes) queued behind it.
+        var stopping = lifetime.ApplicationStopping;
+        lifetime.ApplicationStarted.Register(() => _ = Task.Factory.StartNew(async () =>
+        {
+            try
+            {
+                await startup.RunAsync(() => MigrateAndSeedAsync(stopping));
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                // The same outcome as a failure before listening: one clear line, then exit code 1 (see Program).
+                if (e is StartupConfigurationException)
+                {
+                    await Console.Error.WriteLineAsync(e.Message);
+                }
+                else
+                {
+                    logger.LogCritical(e, "The database could not be prepared; stopping");
+                    await Console.Error.WriteLineAsync($"The database could not be prepared: {e.Message}");
+                }
+
+                lifetime.StopApplication();
+            }
+            catch (Exception)
+            {
+                // Stopped while preparing: nothing to report.
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        return Task.CompletedTask;
+    }
+
+    private async Task MigrateAndSeedAsync(CancellationToken cancellationToken)
+    {
+        await migrations.MigrateAsync(cancellationToken);
+        await seeder.SeedAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Ready only once the database is migrated and seeded.</summary>
+internal sealed class DatabaseStartupHealthCheck(DatabaseStartup startup) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(startup.IsReady ? HealthCheckResult.Healthy()
+            : startup.Failed ? HealthCheckResult.Unhealthy("The database could not be prepared.")
+            : HealthCheckResult.Unhealthy("The database is being prepared."));
+}
+
+public static class DatabaseStartupSetup
+{
+    /// <summary>
+    /// Holds a request that needs the database until the start's database work is done. Discovery, JWKS and health are
+    /// let through: they are served from memory, and a probe must see "not ready" rather than wait.
+    /// </summary>
+    public static IApplicationBuilder UseDatabaseStartupGate(this IApplicationBuilder app)
+    {
+        var startup = app.ApplicationServices.GetRequiredService<DatabaseStartup>();
+        return app.Use(async (context, next) =>
+        {
+            if (!startup.IsReady && !NeedsNoDatabase(context.Request.Path))
+            {
+                // A failure surfaces as the exception itself: the exception handler answers it (503 for a database fault).
+                await startup.Ready.WaitAsync(context.RequestAborted);
+            }
+
+            await next(context);
+        });
+    }
+
+    private static bool NeedsNoDatabase(PathString path) =>
+        path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health");
+}
