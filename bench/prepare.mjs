@@ -192,7 +192,7 @@ const check = await request(discovery.introspection_endpoint, {
 const checked = await check.json();
 if (check.status !== 200 || checked.active !== true) throw new Error(`introspection: ${check.status} ${JSON.stringify(checked)}`);
 
-const sessionCookie = jar.header((name) => (kind === 'ours' ? name.startsWith('idsrv.session') : name.startsWith('_session')));
+const sessionCookie = jar.header((name) => (kind === 'ours' ? /^(__Host-)?idsrv\.session/.test(name) : name.startsWith('_session')));
 if (!sessionCookie) throw new Error('no session cookie');
 const { verifier, challenge } = pkce();
 const conf = {

@@ -134,9 +134,12 @@ public sealed class SecurityHeadersTests(SecurityServer server)
         using var signedIn = await http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
-        var session = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("idsrv.session=", StringComparison.Ordinal));
+        // The __Host- prefix over https: the browser takes it only from this host, Secure, for path /, without Domain.
+        var session = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("__Host-idsrv.session=", StringComparison.Ordinal));
         // Lax, not Strict: the cookie must come along when an app sends the browser to /connect/authorize.
         AssertCookieFlags(session, "lax");
+        Assert.Contains("path=/;", session + ";", StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("domain=", session, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -41,7 +41,9 @@ public static class AccountRegistration
         var sessionOptions = builder.Configuration.GetSection(SignInSessionOptions.Section).Get<SignInSessionOptions>() ?? new SignInSessionOptions();
         services.ConfigureApplicationCookie(options =>
         {
-            options.Cookie.Name = "idsrv.session";
+            // Over https the __Host- prefix: the browser then accepts the cookie only from this host, Secure, for path /,
+            // so a sibling subdomain cannot plant a session cookie here (session fixation through cookie injection).
+            options.Cookie.Name = secureCookies ? "__Host-idsrv.session" : "idsrv.session";
             options.Cookie.HttpOnly = true;
             // Lax: the cookie must come along when an app sends the browser to /connect/authorize.
             options.Cookie.SameSite = SameSiteMode.Lax;
