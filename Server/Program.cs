@@ -14,7 +14,11 @@ try
     // Settings change with a restart. Reloading them on change needs a recursive watcher on the content root, and the
     // SQLite database lives under it by default (data/): every committed write woke the watcher thread, about a tenth of
     // the CPU of a refresh-token rotation. A later --hostBuilder:reloadConfigOnChange=true on the command line wins.
-    var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+    {
+        Args = ["--hostBuilder:reloadConfigOnChange=false", .. args],
+        WebRootPath = ConfigurationSetup.PublishedWebRoot(),
+    });
     builder.AddServerConfiguration();
     builder.AddObservability();
     builder.AddProxySupport();

@@ -28,6 +28,16 @@ public static class ConfigurationSetup
         return builder;
     }
 
+    /// <summary>
+    /// The stylesheets of a published server (wwwroot next to the binaries) when it is started from another folder, as
+    /// a service manager or a script does; null (the content root's wwwroot, or Development's static web assets) otherwise.
+    /// </summary>
+    public static string? PublishedWebRoot()
+    {
+        var published = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        return Directory.Exists(published) && !Directory.Exists(Path.Combine(Directory.GetCurrentDirectory(), "wwwroot")) ? published : null;
+    }
+
     private static bool IsAlreadyLoaded(IList<IConfigurationSource> sources, string path, string contentRoot) =>
         sources.OfType<JsonConfigurationSource>().Any(s =>
             s.Path is not null && string.Equals(Path.GetFullPath(Path.Combine(contentRoot, s.Path)), path, StringComparison.Ordinal));
