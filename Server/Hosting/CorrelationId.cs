@@ -14,7 +14,13 @@ public static class CorrelationId
     public static string Get(HttpContext context) =>
         context.Items.TryGetValue(ItemKey, out var value) && value is string id ? id : context.TraceIdentifier;
 
-    public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app)
+    {
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Requests");
+        return app.Use((context, next) => ScopeAsync(context, next, logger));
+    }
+
+    private static async Task ScopeAsync(HttpContext context, RequestDelegate next, ILogger logger)
     {
         var id = context.Request.Headers[HeaderName].ToString();
         if (!IsAcceptable(id))
@@ -24,12 +30,11 @@ public static class CorrelationId
 
         context.Items[ItemKey] = id;
         context.Response.Headers[HeaderName] = id;
-        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Requests");
         using (logger.BeginScope(new KeyValuePair<string, object>[] { new("CorrelationId", id) }))
         {
             await next(context);
         }
-    });
+    }
 
     private static bool IsAcceptable(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
