@@ -63,6 +63,38 @@ public sealed class SessionTests(SqliteServer server) : IClassFixture<SqliteServ
     }
 
     [Fact]
+    public async Task A_sign_in_over_an_existing_session_gets_a_new_session_key_and_the_old_cookie_stops_working()
+    {
+        // Session fixation: whoever holds the cookie from before a sign-in (planted it, or copied it) must not ride it.
+        var (browser, client, _, tokens) = await SignInAsync();
+        using (browser)
+        {
+            var site = new Uri("https://localhost/");
+            var before = Assert.Single(browser.Cookies.GetCookies(site), c => c.Name.EndsWith("idsrv.session", StringComparison.Ordinal));
+            var oldSid = new JsonWebToken(tokens.GetProperty("id_token").GetString()).GetPayloadValue<string>("sid");
+            var copy = new CookieContainer();
+            copy.Add(site, new Cookie(before.Name, before.Value, "/"));
+
+            var other = await TestData.CreateUserAsync(server);
+            var (verifier, challenge) = TestData.NewPkce();
+            var callback = await OAuthFlow.AuthorizeAsync(browser, client, other.UserName!, challenge, extra: ("prompt", "login"));
+            var (status, second, _) = await OAuthFlow.RedeemCodeAsync(browser.Http, client, callback["code"], verifier);
+            Assert.Equal(HttpStatusCode.OK, status);
+
+            var after = Assert.Single(browser.Cookies.GetCookies(site), c => c.Name == before.Name);
+            Assert.NotEqual(before.Value, after.Value);
+            var newSid = new JsonWebToken(second.GetProperty("id_token").GetString()).GetPayloadValue<string>("sid");
+            Assert.NotEqual(oldSid, newSid);
+            Assert.False(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Id == oldSid)), "the old session row is gone");
+            Assert.True(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Id == newSid && s.Subject == other.Id)));
+
+            Assert.True(await IsSignedInAsync(browser, client));
+            using var holderOfOldCookie = new BrowserSession(server, copy);
+            Assert.False(await IsSignedInAsync(holderOfOldCookie, client));
+        }
+    }
+
+    [Fact]
     public async Task A_session_ended_from_the_devices_page_no_longer_signs_anyone_in_even_on_another_instance()
     {
         var (browser, client, userName, tokens) = await SignInAsync();

@@ -48,7 +48,7 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
     {
         if (ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value is { } sid && sid != key)
         {
-            await ReplaceAsync(key, ticket, httpContext, cancellationToken);
+            await ReplaceAsync(key, sid, ticket, httpContext, cancellationToken);
             return;
         }
 
@@ -65,11 +65,12 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
 
     /// <summary>
     /// A sign-in in a browser that already has a session: the cookie handler renews the session key it read from the
-    /// request instead of storing a new one (dotnet/aspnetcore#22135), and the cookie keeps that key. So the new sign-in
-    /// becomes the session under that key, with its own subject and auth_time and a fresh lifetime. When it is another
-    /// person, the previous person's session ends as if they had signed out (grants revoked, apps notified).
+    /// request instead of storing a new one (dotnet/aspnetcore#22135). Keeping that key would let whoever planted it in
+    /// the browser ride the new sign-in (session fixation), so the old session ends here: when it was another person's,
+    /// as if they had signed out (grants revoked, apps notified); either way its row is deleted. The new sign-in is
+    /// stored under its own fresh sid, and <see cref="SessionKeyRotation"/> puts that key in the cookie.
     /// </summary>
-    private async Task ReplaceAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
+    private async Task ReplaceAsync(string key, string sid, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
     {
         await using (var scope = scopes.CreateAsyncScope())
         {
@@ -82,12 +83,17 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
             }
 
             await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
+            if (await db.Sessions.AnyAsync(s => s.Id == sid, cancellationToken))
+            {
+                // This request stored the new session already (a second sign-in call): renew that one.
+                await RenewAsync(sid, ticket, httpContext, cancellationToken);
+                SessionKeyRotation.Replace(httpContext, sid);
+                return;
+            }
         }
 
-        var sid = ticket.Principal.FindFirst(SignInSession.SessionIdClaim)!;
-        sid.Subject!.RemoveClaim(sid);
-        sid.Subject.AddClaim(new System.Security.Claims.Claim(SignInSession.SessionIdClaim, key));
         await StoreAsync(ticket, httpContext, cancellationToken);
+        SessionKeyRotation.Replace(httpContext, sid);
     }
 
     public Task<AuthenticationTicket?> RetrieveAsync(string key) => RetrieveAsync(key, null!, CancellationToken.None);
