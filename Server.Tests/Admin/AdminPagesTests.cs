@@ -23,9 +23,13 @@ public sealed class AdminPagesTests(SqliteServer server)
         await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/account/login"), user.UserName!);
         foreach (var path in Strings("/admin", "/admin/clients/new", "/admin/scopes", "/admin/audit"))
         {
+            // Signed in, but not an admin: a 403 page that says so, not the sign-in form again.
             var page = await browser.GetAsync(path);
-            Assert.NotEqual(path, page.RequestMessage!.RequestUri!.AbsolutePath);
-            Assert.DoesNotContain("Identity admin", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
+            Assert.Equal("/account/access-denied", page.RequestMessage!.RequestUri!.AbsolutePath);
+            var html = await page.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("Identity admin", html, StringComparison.Ordinal);
+            Assert.Contains(user.UserName!, html, StringComparison.Ordinal);
         }
     }
 

@@ -50,7 +50,7 @@ public static class AccountRegistration
             options.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
             options.LoginPath = "/account/login";
             options.LogoutPath = "/account/logout";
-            options.AccessDeniedPath = "/account/login";
+            options.AccessDeniedPath = "/account/access-denied";
             options.SlidingExpiration = true;
             options.ExpireTimeSpan = sessionOptions.IdleTimeout;
             SessionKeyRotation.Attach(options);
