@@ -17,6 +17,7 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
     private readonly Dictionary<string, string> _tokens = [];
     private readonly Dictionary<string, string> _jtis = [];
     private readonly Dictionary<string, string> _sessions = [];
+    private readonly Dictionary<string, string> _registrationTokens = [];
     private readonly List<object> _pending = [];
 
     public static async Task<PruneRows> CreateAsync(ServerFactory server)
@@ -27,7 +28,8 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
 
     public DateTime Now => server.Time.GetUtcNow().UtcDateTime;
 
-    public IEnumerable<string> AllNames => _grants.Keys.Concat(_tokens.Keys).Concat(_jtis.Keys).Concat(_sessions.Keys);
+    public IEnumerable<string> AllNames =>
+        _grants.Keys.Concat(_tokens.Keys).Concat(_jtis.Keys).Concat(_sessions.Keys).Concat(_registrationTokens.Keys);
 
     public string Grant(string name, string type, string status, DateTime? expires = null, DateTime? created = null)
     {
@@ -85,6 +87,21 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
         });
     }
 
+    /// <summary>An initial access token for dynamic registration (RFC 7591 §3), valid until <paramref name="expires"/>.</summary>
+    public void RegistrationToken(string name, DateTime expires)
+    {
+        var token = new InitialAccessToken
+        {
+            ReferenceId = Guid.NewGuid().ToString("N"),
+            CreatedBy = "test",
+            CreationDate = Now,
+            ExpirationDate = expires,
+            RemainingUses = 1,
+        };
+        _registrationTokens.Add(name, token.Id);
+        _pending.Add(token);
+    }
+
     public async Task SaveAsync()
     {
         await server.WithDatabaseAsync(async db =>
@@ -98,19 +115,22 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
     /// <summary>The names of this test's rows still in the database, sorted.</summary>
     public async Task<List<string>> SurvivorsAsync()
     {
-        var (grants, tokens, jtis, sessions) = await server.WithDatabaseAsync(async db =>
+        var (grants, tokens, jtis, sessions, registrationTokens) = await server.WithDatabaseAsync(async db =>
         {
             var grantIds = _grants.Values.ToList();
             var tokenIds = _tokens.Values.ToList();
             var jtiIds = _jtis.Values.ToList();
             var sessionIds = _sessions.Values.ToList();
+            var registrationTokenIds = _registrationTokens.Values.ToList();
             return (
                 await db.Authorizations.Where(a => grantIds.Contains(a.Id)).Select(a => a.Id).ToListAsync(),
                 await db.Tokens.Where(t => tokenIds.Contains(t.Id)).Select(t => t.Id).ToListAsync(),
                 await db.RevokedAccessTokens.Where(r => jtiIds.Contains(r.Jti)).Select(r => r.Jti).ToListAsync(),
-                await db.Sessions.Where(s => sessionIds.Contains(s.Id)).Select(s => s.Id).ToListAsync());
+                await db.Sessions.Where(s => sessionIds.Contains(s.Id)).Select(s => s.Id).ToListAsync(),
+                await db.InitialAccessTokens.Where(t => registrationTokenIds.Contains(t.Id)).Select(t => t.Id).ToListAsync());
         });
         return Named(_grants, grants).Concat(Named(_tokens, tokens)).Concat(Named(_jtis, jtis)).Concat(Named(_sessions, sessions))
+            .Concat(Named(_registrationTokens, registrationTokens))
             .Order(StringComparer.Ordinal).ToList();
     }
 

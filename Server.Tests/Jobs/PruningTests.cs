@@ -56,6 +56,8 @@ public abstract class PruningTests(ServerFactory server)
         rows.Session("session, ended before the retention window", t0.AddHours(1));
         rows.Session("session, ended within the retention window", t0.AddDays(2));
         rows.Session("session, live", t0.AddDays(20));
+        rows.RegistrationToken("registration token, expired before the retention window", t0.AddHours(1));
+        rows.RegistrationToken("registration token, unexpired", t0.AddDays(20));
         await rows.SaveAsync();
 
         server.Time.Advance(Retention + TimeSpan.FromDays(1));
@@ -81,6 +83,7 @@ public abstract class PruningTests(ServerFactory server)
                 "live family: young expired code",
                 "no grant: valid",
                 "no grant: young revoked",
+                "registration token, unexpired",
                 "revoked jti, expired within the retention window",
                 "revoked jti, unexpired",
                 "session, ended within the retention window",
@@ -103,6 +106,7 @@ public abstract class PruningTests(ServerFactory server)
                 "live family: current refresh token",
                 "live family: redeemed refresh token, unexpired",
                 "no grant: valid",
+                "registration token, unexpired",
                 "revoked jti, unexpired",
                 "session, live",
             ],

@@ -3,7 +3,8 @@ using IdentityServer.Data;
 namespace IdentityServer.Jobs;
 
 /// <summary>
-/// One pruning run: each step (tokens, then authorizations, revoked access tokens, sign-in sessions) walks its table in windows of
+/// One pruning run: each step (tokens, then authorizations, revoked access tokens, sign-in sessions, initial access
+/// tokens, the audit log) walks its table in windows of
 /// BatchSize rows and deletes the dead ones, as of the injected clock minus the retention. Used by the Quartz job and
 /// the <c>prune</c> command. Safe to run on several instances at once: every statement is idempotent and decides from
 /// the database alone, so concurrent runs end in the same state as one.

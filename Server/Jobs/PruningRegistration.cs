@@ -1,3 +1,4 @@
+using IdentityServer.Data;
 using IdentityServer.Hosting.Cli;
 using Quartz;
 
@@ -19,8 +20,9 @@ public static class PruningRegistration
         // The extension point: one IPruneStep per table, run in this order (tokens before the grants they hang off).
         services.AddSingleton<IPruneStep, TokenPruneStep>();
         services.AddSingleton<IPruneStep, AuthorizationPruneStep>();
-        services.AddSingleton<IPruneStep, RevokedAccessTokenPruneStep>();
-        services.AddSingleton<IPruneStep, SessionPruneStep>();
+        services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<RevokedAccessToken>("revoked access tokens", r => r.ExpirationDate));
+        services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<UserSession>("sign-in sessions", s => s.ExpirationDate));
+        services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<InitialAccessToken>("initial access tokens", t => t.ExpirationDate));
         services.AddSingleton<IPruneStep, AuditPruneStep>();
 
         if (!options.Enabled)
