@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace IdentityServer.Tests.Foundation;
 
@@ -48,6 +49,20 @@ public sealed class DatabaseStartupTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await waiting).StatusCode);
         Assert.True(startup.Failed);
+    }
+
+    [Fact]
+    public async Task Readiness_is_degraded_while_the_database_is_prepared_and_unhealthy_when_that_failed()
+    {
+        var starting = new DatabaseStartup();
+        var check = new DatabaseStartupHealthCheck(starting);
+        Assert.Equal(HealthStatus.Degraded, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+        await starting.RunAsync(() => Task.CompletedTask);
+        Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        var failing = new DatabaseStartup();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failing.RunAsync(() => throw new InvalidOperationException("down")));
+        Assert.Equal(HealthStatus.Unhealthy, (await new DatabaseStartupHealthCheck(failing).CheckHealthAsync(new HealthCheckContext())).Status);
     }
 
     [Fact]

@@ -99,13 +99,17 @@ internal sealed class DatabaseStartupService(
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>Ready only once the database is migrated and seeded.</summary>
+/// <summary>
+/// Ready only once the database is migrated and seeded. While that runs the check is Degraded, which /health/ready
+/// answers with 503 like Unhealthy (see MapHealth) but which the framework logs as a warning, not an error: a starting
+/// server is not failing.
+/// </summary>
 internal sealed class DatabaseStartupHealthCheck(DatabaseStartup startup) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(startup.IsReady ? HealthCheckResult.Healthy()
             : startup.Failed ? HealthCheckResult.Unhealthy("The database could not be prepared.")
-            : HealthCheckResult.Unhealthy("The database is being prepared."));
+            : HealthCheckResult.Degraded("The database is being prepared."));
 }
 
 public static class DatabaseStartupSetup
