@@ -12,7 +12,7 @@ namespace IdentityServer.Tests;
 /// <summary>The server starts on PostgreSQL, applies the migrations there, and the tables work.</summary>
 public sealed class PostgresSmokeTests(PostgresServer server) : IClassFixture<PostgresServer>
 {
-    [PostgresFact]
+    [Fact]
     public async Task Discovery_answers_on_PostgreSQL()
     {
         using var client = server.CreateClient();
@@ -22,7 +22,7 @@ public sealed class PostgresSmokeTests(PostgresServer server) : IClassFixture<Po
         Assert.Equal(ServerFactory.Issuer, json.RootElement.GetProperty("issuer").GetString());
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task Start_applies_the_migrations_to_PostgreSQL()
     {
         _ = server.Services;
@@ -34,7 +34,7 @@ public sealed class PostgresSmokeTests(PostgresServer server) : IClassFixture<Po
         Assert.Contains(initial, applied);
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task The_Applications_table_exists_and_round_trips_a_row()
     {
         _ = server.Services;

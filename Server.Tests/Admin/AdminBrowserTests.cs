@@ -17,7 +17,7 @@ public sealed class AdminBrowserServer : KestrelServer;
 /// </summary>
 public sealed class AdminBrowserTests(AdminBrowserServer server) : IClassFixture<AdminBrowserServer>
 {
-    [BrowserFact]
+    [Fact]
     public async Task An_admin_registers_a_client_in_the_admin_ui_and_a_person_signs_in_to_it()
     {
         var admin = await AdminApi.CreateAdminAsync(server);

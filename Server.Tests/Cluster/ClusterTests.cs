@@ -16,7 +16,7 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
     private const int C = 2;
     private const string Password = "cluster password for tests";
 
-    [PostgresFact]
+    [Fact]
     public async Task A_code_flow_started_on_A_completes_on_B_and_refreshes_on_C()
     {
         await cluster.StartAsync();
@@ -41,7 +41,7 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
         }
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task A_revocation_on_A_shows_at_introspection_on_C_at_once()
     {
         await cluster.StartAsync();
@@ -61,7 +61,7 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
         Assert.False(refreshToken.GetProperty("active").GetBoolean());
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task The_same_refresh_token_sent_to_A_and_B_at_the_same_moment_gives_exactly_one_success()
     {
         await cluster.StartAsync();
@@ -80,7 +80,7 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
         }
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task Pruning_on_all_three_at_once_ends_in_the_state_one_run_would_leave()
     {
         await cluster.StartAsync();
@@ -127,7 +127,7 @@ public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<Cluster
         Assert.NotEmpty(dead);
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task After_a_kill_9_of_B_the_others_keep_serving_and_B_restarts_cleanly()
     {
         await cluster.StartAsync();

@@ -39,7 +39,7 @@ public sealed class SchemaDriftTests(SqliteServer app) : IClassFixture<SqliteSer
         Assert.Equal(expectedTables, fromModel.Tables.Keys);
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task PostgreSQL_migrations_build_exactly_the_model_schema()
     {
         var migrated = await PostgresCluster.Shared.CreateDatabaseAsync();
@@ -76,7 +76,7 @@ public sealed class SchemaDriftTests(SqliteServer app) : IClassFixture<SqliteSer
         Assert.Empty((await SqliteSchemaReader.ReadAsync(connectionString)).Tables);
     }
 
-    [PostgresFact]
+    [Fact]
     public async Task PostgreSQL_migrations_roll_back_to_an_empty_database()
     {
         var connectionString = await PostgresCluster.Shared.CreateDatabaseAsync();

@@ -12,7 +12,7 @@ namespace IdentityServer.Tests.Federation;
 /// </summary>
 public sealed class BrowserSignInTests(KestrelFederationServer server) : IClassFixture<KestrelFederationServer>
 {
-    [BrowserFact]
+    [Fact]
     public async Task A_person_signs_in_with_GitHub_by_clicking_through_the_pages()
     {
         var client = await TestData.CreateClientAsync(server, consent: true);

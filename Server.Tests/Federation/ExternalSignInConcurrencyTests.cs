@@ -15,7 +15,7 @@ namespace IdentityServer.Tests.Federation;
 [Collection(PostgresTokenServer.Name)]
 public sealed class ExternalSignInConcurrencyTests(PostgresServer server)
 {
-    [PostgresFact]
+    [Fact]
     public async Task Concurrent_first_sign_ins_with_one_provider_account_create_exactly_one_user()
     {
         var key = "race-" + Guid.NewGuid().ToString("N");

@@ -23,22 +23,3 @@ public static class Chromium
         });
     }
 }
-
-/// <summary>
-/// A test that drives Chromium. Outside CI, on a machine without it, it is reported as skipped with the reason; with
-/// CI=true it never skips, so a missing Chromium fails the run (<see cref="Chromium.LaunchAsync"/> asserts).
-/// </summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class BrowserFactAttribute : FactAttribute
-{
-    public BrowserFactAttribute()
-    {
-        if (SkipReasonFor(File.Exists(Chromium.ExecutablePath), PostgresCluster.IsCi) is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-
-    internal static string? SkipReasonFor(bool installed, bool ci) =>
-        installed || ci ? null : $"Chromium is not installed at {Chromium.ExecutablePath} (apt-get install chromium). With CI=true this is a failure.";
-}

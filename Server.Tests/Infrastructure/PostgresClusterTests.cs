@@ -27,29 +27,7 @@ public sealed class PostgresClusterTests : IDisposable
         Assert.Null(PostgresCluster.FindBinDirectory(_root));
     }
 
-    [Theory]
-    [InlineData(true, false, false)]
-    [InlineData(true, true, false)]
-    [InlineData(false, true, false)] // CI never skips: the cluster start fails the tests instead
-    [InlineData(false, false, true)]
-    public void Tests_skip_only_outside_CI_when_PostgreSQL_is_missing(bool binariesFound, bool ci, bool skipped)
-    {
-        Assert.Equal(skipped, PostgresCluster.SkipReasonFor(binariesFound, ci) is not null);
-    }
-
-    [Theory]
-    [InlineData("true", true)]
-    [InlineData("TRUE", true)]
-    [InlineData("1", true)]
-    [InlineData("false", false)]
-    [InlineData("", false)]
-    [InlineData(null, false)]
-    public void CI_is_recognised(string? value, bool expected)
-    {
-        Assert.Equal(expected, PostgresCluster.IsTrue(value));
-    }
-
-    [PostgresFact]
+    [Fact]
     public async Task The_shared_cluster_hands_out_distinct_empty_databases()
     {
         var first = await PostgresCluster.Shared.CreateDatabaseAsync();

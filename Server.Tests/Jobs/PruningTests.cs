@@ -261,5 +261,5 @@ public sealed class SqlitePruningTests(SqliteServer server) : PruningTests(serve
     }
 }
 
-/// <remarks>[Fact], not [PostgresFact]: with no PostgreSQL the fixture's cluster fails to start, failing these tests (never skipping them).</remarks>
+/// <remarks>[Fact], not [Fact]: with no PostgreSQL the fixture's cluster fails to start, failing these tests (never skipping them).</remarks>
 public sealed class PostgresPruningTests(PostgresServer server) : PruningTests(server), IClassFixture<PostgresServer>;

@@ -54,6 +54,6 @@ public sealed class SqliteCodeRedemptionConcurrencyTests(SqliteServer server)
 
 public sealed class PostgresCodeRedemptionConcurrencyTests(PostgresServer server) : IClassFixture<PostgresServer>
 {
-    [PostgresFact]
+    [Fact]
     public Task Two_simultaneous_redemptions_of_a_code_give_exactly_one_success() => CodeRedemptionRace.RunAsync(server);
 }

@@ -75,5 +75,5 @@ public sealed class PostgresLeewayServer : ServerFactory
 
 public sealed class SqliteRefreshTokenLeewayTests(SqliteLeewayServer server) : RefreshTokenLeewayTests(server), IClassFixture<SqliteLeewayServer>;
 
-/// <remarks>[Fact], not [PostgresFact]: with no PostgreSQL the fixture's cluster fails to start, failing these tests (never skipping them).</remarks>
+/// <remarks>[Fact], not [Fact]: with no PostgreSQL the fixture's cluster fails to start, failing these tests (never skipping them).</remarks>
 public sealed class PostgresRefreshTokenLeewayTests(PostgresLeewayServer server) : RefreshTokenLeewayTests(server), IClassFixture<PostgresLeewayServer>;

@@ -14,7 +14,7 @@ public sealed class SqliteTokenServer : ICollectionFixture<SqliteServer>
 }
 
 /// <summary>
-/// The same on one database of the throwaway PostgreSQL cluster. Its test classes use [Fact], not [PostgresFact]: without
+/// The same on one database of the throwaway PostgreSQL cluster. Its test classes use [Fact], not [Fact]: without
 /// PostgreSQL the cluster fails to start and so do they (with CI=true the message says so), they never skip.
 /// </summary>
 [CollectionDefinition(Name)]
