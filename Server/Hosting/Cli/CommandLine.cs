@@ -79,13 +79,7 @@ public static class CommandLine
         }
     }
 
-    private static async Task PrepareDatabaseAsync(IServiceProvider services, CancellationToken cancellationToken)
-    {
-        if (services.GetService<DatabaseOptions>() is not { MigrateOnStart: true } || services.GetService<IdentityDbContext>() is not { } db)
-        {
-            return;
-        }
-
-        await db.Database.MigrateAsync(cancellationToken);
-    }
+    /// <summary>The server's own start-up migration (Database:MigrateOnStart, the replicas' lock, only when pending).</summary>
+    private static Task PrepareDatabaseAsync(IServiceProvider services, CancellationToken cancellationToken) =>
+        services.GetService<DatabaseMigrationService>()?.MigrateAsync(cancellationToken) ?? Task.CompletedTask;
 }
