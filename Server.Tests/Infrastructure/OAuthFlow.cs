@@ -111,4 +111,20 @@ public static class OAuthFlow
             ["redirect_uri"] = client.RedirectUri,
             ["code_verifier"] = verifier,
         });
+
+    /// <summary>
+    /// The end of a flow a real browser drove: the redirect the app received carries the state and the issuer (RFC 9207
+    /// §2), and its code is redeemed over the network. Returns the ID token.
+    /// </summary>
+    public static async Task<Microsoft.IdentityModel.JsonWebTokens.JsonWebToken> RedeemBrowserCallbackAsync(
+        KestrelServer server, TestClient client, Uri callback, string verifier)
+    {
+        var query = QueryHelpers.ParseQuery(callback.Query);
+        Assert.Equal("state-123", query["state"].ToString());
+        Assert.Equal(server.IssuerUri, query["iss"].ToString());
+        using var http = new HttpClient { BaseAddress = server.RootUri };
+        var (status, tokens, _) = await RedeemCodeAsync(http, client, query["code"].ToString(), verifier);
+        Assert.Equal(HttpStatusCode.OK, status);
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(tokens.GetProperty("id_token").GetString());
+    }
 }
