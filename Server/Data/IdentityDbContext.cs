@@ -76,7 +76,9 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             token.Property(t => t.ReferenceId).HasMaxLength(100).IsRequired();
             token.Property(t => t.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
             token.HasIndex(t => t.ReferenceId).IsUnique();
-            token.HasIndex(t => new { t.ApplicationId, t.Status, t.Subject, t.Type });
+            // For the cascade from a deleted client only. Status is in no index: redeeming a token rewrites only its row
+            // (TokenStatusIndex migration).
+            token.HasIndex(t => t.ApplicationId);
             token.HasIndex(t => t.AuthorizationId);
             // Pruning walks expired rows through this index instead of scanning the table.
             token.HasIndex(t => t.ExpirationDate);
