@@ -2,6 +2,9 @@ using System.Net;
 using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
+using IdentityServer.Tokens;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace IdentityServer.Tests.Tokens;
@@ -40,6 +43,36 @@ public abstract class RefreshTokenTests(ServerFactory server)
         // The chain goes on with the new token.
         var third = await scenario.RotateAsync(second.RefreshToken!);
         Assert.NotEqual(second.RefreshToken, third.RefreshToken);
+    }
+
+    [Fact]
+    public async Task A_grant_and_its_code_are_stored_together_or_not_at_all()
+    {
+        using var scenario = await TokenScenario.CreateAsync(server);
+        var first = await scenario.SignInAsync();
+        var existing = await scenario.FamilyAsync(TokenScenario.FamilyOf(first));
+        var taken = existing.RefreshTokens[0].ReferenceId;
+
+        // A code whose reference collides with a stored token (unique index) fails the insert: its grant must not remain.
+        var failed = await server.WithDatabaseAsync(async db =>
+        {
+            var grants = new GrantStore(db, server.Time, server.Services.GetRequiredService<GrantQueries>());
+            var grant = new OAuthAuthorization
+            {
+                ApplicationId = scenario.App.ApplicationId, Subject = existing.Family.Subject, Status = Statuses.Valid,
+                Type = AuthorizationTypes.AdHoc, CreationDate = grants.Now,
+            };
+            var (code, _) = grants.NewToken(TokenTypes.AuthorizationCode, scenario.App.ApplicationId, grant.Id, grant.Subject,
+                GrantPayload.Deserialize(existing.RefreshTokens[0].Payload), grants.Now.AddMinutes(1));
+            code.ReferenceId = taken;
+            await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => grants.AddGrantWithTokenAsync(grant, code, CancellationToken.None));
+            return grant.Id;
+        });
+
+        Assert.False(await server.WithDatabaseAsync(db => db.Authorizations.AnyAsync(a => a.Id == failed)));
+        // And the normal path stores both.
+        var second = await scenario.SignInAsync();
+        Assert.Equal(Statuses.Valid, (await scenario.FamilyAsync(TokenScenario.FamilyOf(second))).Family.Status);
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public static class IntrospectionEndpoint
         }
 
         // The hint only orders the lookups (§2.1); both kinds are tried.
-        var looksLikeJwt = token.Count(c => c == '.') == 2;
+        var looksLikeJwt = token.AsSpan().Count('.') == 2;
         if (looksLikeJwt)
         {
             return await IntrospectAccessTokenAsync(token, caller, validator, grants, clients, protocol, cancellationToken);

@@ -47,12 +47,30 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         queries.UserById(db, subject, cancellationToken);
 
     /// <summary>
-    /// Stores a new grant (token family) and the first token of it (an authorization code) together, in one transaction
-    /// and one command: nothing half-written. Plain SQL, like the redemption below: this runs on every authorization.
+    /// Stores a new grant (token family) and the first token of it (an authorization code) together: nothing
+    /// half-written. Plain SQL, like the redemption below: this runs on every authorization. On PostgreSQL one statement
+    /// (the grant's INSERT in a CTE), atomic by itself, so no BEGIN and COMMIT round trips; the foreign key is checked at
+    /// the end of the statement. On SQLite both statements in one command and one short transaction.
     /// </summary>
     public async Task AddGrantWithTokenAsync(OAuthAuthorization grant, OAuthToken token, CancellationToken cancellationToken)
     {
         var (a, t) = (grant, token);
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                WITH new_grant AS (
+                    INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
+                        "SessionId", "Status", "Subject", "Type")
+                    VALUES ({a.Id}, {a.ApplicationId}, {a.ConcurrencyToken}, {a.CreationDate}, {a.ExpirationDate}, {a.Scopes},
+                        {a.SessionId}, {a.Status}, {a.Subject}, {a.Type}))
+                INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
+                    "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
+                VALUES ({t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
+                    {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type})
+                """, cancellationToken);
+            return;
+        }
+
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
