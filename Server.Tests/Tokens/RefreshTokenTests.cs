@@ -59,8 +59,11 @@ public abstract class RefreshTokenTests(ServerFactory server)
             var grants = new GrantStore(db, server.Time, server.Services.GetRequiredService<GrantQueries>());
             var grant = new OAuthAuthorization
             {
-                ApplicationId = scenario.App.ApplicationId, Subject = existing.Family.Subject, Status = Statuses.Valid,
-                Type = AuthorizationTypes.AdHoc, CreationDate = grants.Now,
+                ApplicationId = scenario.App.ApplicationId,
+                Subject = existing.Family.Subject,
+                Status = Statuses.Valid,
+                Type = AuthorizationTypes.AdHoc,
+                CreationDate = grants.Now,
             };
             var (code, _) = grants.NewToken(TokenTypes.AuthorizationCode, scenario.App.ApplicationId, grant.Id, grant.Subject,
                 GrantPayload.Deserialize(existing.RefreshTokens[0].Payload), grants.Now.AddMinutes(1));
