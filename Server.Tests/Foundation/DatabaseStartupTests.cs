@@ -63,6 +63,10 @@ public sealed class DatabaseStartupTests
         var failing = new DatabaseStartup();
         await Assert.ThrowsAsync<InvalidOperationException>(() => failing.RunAsync(() => throw new InvalidOperationException("down")));
         Assert.Equal(HealthStatus.Unhealthy, (await new DatabaseStartupHealthCheck(failing).CheckHealthAsync(new HealthCheckContext())).Status);
+
+        // The connection check sends no query while the database is prepared (it may not exist yet): no context needed.
+        var connection = new DatabaseConnectionHealthCheck(new DatabaseStartup(), db: null!);
+        Assert.Equal(HealthStatus.Degraded, (await connection.CheckHealthAsync(new HealthCheckContext())).Status);
     }
 
     [Fact]

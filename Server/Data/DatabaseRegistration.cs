@@ -30,7 +30,12 @@ public static class DatabaseRegistration
 
             // The schema is guarded by a test comparing the migrated schema with the model on both providers,
             // so EF's snapshot-based check (we write migrations by hand, without a snapshot) is not needed.
-            builder.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
+            // EF logs every failed command as an Error, also those the code expects and handles (a lost insert race, the
+            // migration history probed on a fresh PostgreSQL database at every first start). As a Warning it still carries
+            // the SQL; a failure that matters to a request reaches the exception handler, which logs it as an Error.
+            builder.ConfigureWarnings(w => w
+                .Ignore(RelationalEventId.PendingModelChangesWarning)
+                .Log((RelationalEventId.CommandError, LogLevel.Warning)));
         });
         return services;
     }

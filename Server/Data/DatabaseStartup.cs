@@ -112,6 +112,25 @@ internal sealed class DatabaseStartupHealthCheck(DatabaseStartup startup) : IHea
             : HealthCheckResult.Degraded("The database is being prepared."));
 }
 
+/// <summary>
+/// Readiness: can the database be reached? Not asked while the start's database work runs (the database may not exist
+/// yet; <see cref="DatabaseStartupHealthCheck"/> already says Degraded then), so a starting server logs no failed query.
+/// </summary>
+internal sealed class DatabaseConnectionHealthCheck(DatabaseStartup startup, IdentityDbContext db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!startup.IsReady)
+        {
+            return HealthCheckResult.Degraded("Not checked while the database is prepared.");
+        }
+
+        return await db.Database.CanConnectAsync(cancellationToken)
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("The database cannot be reached.");
+    }
+}
+
 public static class DatabaseStartupSetup
 {
     /// <summary>

@@ -21,7 +21,7 @@ public static class ObservabilitySetup
 
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseStartupHealthCheck>("database-startup", tags: ["ready"])
-            .AddDbContextCheck<IdentityDbContext>("database", tags: ["ready"]);
+            .AddCheck<DatabaseConnectionHealthCheck>("database", tags: ["ready"]);
         return builder;
     }
 
