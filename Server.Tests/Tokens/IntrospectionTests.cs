@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Npgsql;
 
 namespace IdentityServer.Tests.Tokens;
 
@@ -271,4 +272,35 @@ public abstract class IntrospectionTests(ServerFactory server)
 public sealed class SqliteIntrospectionTests(SqliteServer server) : IntrospectionTests(server);
 
 [Collection(PostgresTokenServer.Name)]
-public sealed class PostgresIntrospectionTests(PostgresServer server) : IntrospectionTests(server);
+public sealed class PostgresIntrospectionTests(PostgresServer server) : IntrospectionTests(server)
+{
+    /// <summary>
+    /// Issue 11: when PostgreSQL drops every connection (as a restart does), the liveness check, which is sent outside
+    /// EF Core (GrantQueries.AccessTokenLiveAsync), fails that request with 503 at most once, and the next ones are
+    /// served on fresh connections.
+    /// </summary>
+    [Fact]
+    public async Task After_the_database_drops_its_connections_introspection_fails_at_most_once()
+    {
+        using var scenario = await TokenScenario.CreateAsync(server);
+        var tokens = await scenario.SignInAsync();
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => scenario.IntrospectAsync(tokens.AccessToken))); // a few pooled connections
+
+        await using (var admin = new NpgsqlConnection(server.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var terminate = new NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
+            await terminate.ExecuteNonQueryAsync();
+        }
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            statuses.Add((await scenario.IntrospectAsync(tokens.AccessToken)).Status);
+        }
+
+        Assert.True(statuses.Count(s => s != HttpStatusCode.OK) <= 1, string.Join(", ", statuses));
+        Assert.Equal(HttpStatusCode.OK, statuses[^1]);
+    }
+}

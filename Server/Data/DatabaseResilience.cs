@@ -58,9 +58,12 @@ public sealed class NpgsqlPoolReset(ILogger<NpgsqlPoolReset> logger) : DbCommand
         return base.CommandFailedAsync(command, eventData, cancellationToken);
     }
 
-    private void Reset(DbCommand command, Exception exception)
+    private void Reset(DbCommand command, Exception exception) => ClearIfBroken(command.Connection, exception);
+
+    /// <summary>The same for a command sent outside EF Core (see GrantQueries.AccessTokenLiveAsync).</summary>
+    public void ClearIfBroken(DbConnection? dbConnection, Exception exception)
     {
-        if (command.Connection is NpgsqlConnection connection && IsBrokenConnection(exception))
+        if (dbConnection is NpgsqlConnection connection && IsBrokenConnection(exception))
         {
             logger.LogWarning("PostgreSQL connection lost ({Reason}); clearing the connection pool", exception.GetBaseException().Message);
             NpgsqlConnection.ClearPool(connection);

@@ -217,10 +217,6 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
     /// Whether an access token that validated cryptographically is still live: its jti not revoked and its grant
     /// (when it has one) still valid. One indexed query; introspection needs the truth now, so nothing is cached.
     /// </summary>
-    public async Task<bool> IsAccessTokenLiveAsync(ValidatedAccessToken token, CancellationToken cancellationToken)
-    {
-        return token.AuthorizationId is null
-            ? !await queries.JtiRevoked(db, token.Jti, cancellationToken)
-            : await queries.GrantLiveAndJtiNotRevoked(db, token.AuthorizationId, token.Jti, cancellationToken);
-    }
+    public Task<bool> IsAccessTokenLiveAsync(ValidatedAccessToken token, CancellationToken cancellationToken) =>
+        queries.AccessTokenLiveAsync(db, token.AuthorizationId, token.Jti, cancellationToken);
 }
