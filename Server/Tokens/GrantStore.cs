@@ -93,7 +93,7 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
             return null;
         }
 
-        return await queries.TokenByReference(db, OpaqueToken.Hash(value!), cancellationToken);
+        return await queries.TokenByReferenceAsync(db, OpaqueToken.Hash(value!), cancellationToken);
     }
 
     /// <summary>
