@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using IdentityServer.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace IdentityServer.Tokens;
 
@@ -41,6 +42,10 @@ public sealed class GrantQueries(NpgsqlPoolReset poolReset)
     /// </summary>
     public Task<OAuthToken?> TokenByReferenceAsync(IdentityDbContext db, string referenceId, CancellationToken cancellationToken) =>
         RunAsync(db, TokenByReferenceSql, [("reference", referenceId)], ReadTokenAsync, cancellationToken);
+
+    /// <summary>A statement that changes rows, in the context's transaction when one is open; the number of rows changed.</summary>
+    public Task<int> ExecuteAsync(IdentityDbContext db, string sql, (string Name, object? Value)[] parameters, CancellationToken cancellationToken) =>
+        RunAsync(db, sql, parameters, (command, ct) => command.ExecuteNonQueryAsync(ct), cancellationToken);
 
     private static async Task<OAuthToken?> ReadTokenAsync(DbCommand command, CancellationToken cancellationToken)
     {
@@ -108,7 +113,7 @@ public sealed class GrantQueries(NpgsqlPoolReset poolReset)
         Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
 
     /// <summary>One statement on the context's connection (opened and closed as EF Core would).</summary>
-    private async Task<T> RunAsync<T>(IdentityDbContext db, string sql, (string Name, string Value)[] parameters,
+    private async Task<T> RunAsync<T>(IdentityDbContext db, string sql, (string Name, object? Value)[] parameters,
         Func<DbCommand, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         var database = db.Database;
@@ -117,6 +122,7 @@ public sealed class GrantQueries(NpgsqlPoolReset poolReset)
         {
             await using var command = database.GetDbConnection().CreateCommand();
             command.CommandText = sql;
+            command.Transaction = database.CurrentTransaction?.GetDbTransaction();
             foreach (var (name, value) in parameters)
             {
                 AddParameter(command, name, value);
@@ -136,11 +142,11 @@ public sealed class GrantQueries(NpgsqlPoolReset poolReset)
         }
     }
 
-    private static void AddParameter(DbCommand command, string name, string value)
+    private static void AddParameter(DbCommand command, string name, object? value)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
-        parameter.Value = value;
+        parameter.Value = value ?? DBNull.Value;
         command.Parameters.Add(parameter);
     }
 }

@@ -106,44 +106,43 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
     /// </summary>
     public async Task<bool> TryRedeemAsync(string tokenId, OAuthToken? successor, CancellationToken cancellationToken)
     {
-        var now = Now;
-        var stamp = Guid.NewGuid().ToString("N");
+        (string, object?)[] redemption = [("redeemed", Statuses.Redeemed), ("now", Now), ("stamp", Guid.NewGuid().ToString("N")),
+            ("id", tokenId), ("valid", Statuses.Valid)];
         if (successor is null)
         {
-            return await db.Database.ExecuteSqlAsync($"""
-                UPDATE "Tokens" SET "Status" = {Statuses.Redeemed}, "RedemptionDate" = {now}, "ConcurrencyToken" = {stamp}
-                WHERE "Id" = {tokenId} AND "Status" = {Statuses.Valid}
-                """, cancellationToken) == 1;
+            return await queries.ExecuteAsync(db, RedeemSql, redemption, cancellationToken) == 1;
         }
 
         var t = successor;
-        ArgumentNullException.ThrowIfNull(t.AuthorizationId); // a successor always belongs to a family (and a typed NULL is not sent)
+        ArgumentNullException.ThrowIfNull(t.AuthorizationId); // a successor always belongs to a family
+        (string, object?)[] parameters = [.. redemption, ("t_id", t.Id), ("t_application", t.ApplicationId), ("t_grant", t.AuthorizationId),
+            ("t_stamp", t.ConcurrencyToken), ("t_created", t.CreationDate), ("t_expires", t.ExpirationDate), ("t_payload", t.Payload),
+            ("t_reference", t.ReferenceId), ("t_status", t.Status), ("t_subject", t.Subject), ("t_type", t.Type)];
         if (db.Database.IsNpgsql())
         {
-            return await db.Database.ExecuteSqlAsync($"""
-                WITH redeemed AS (
-                    UPDATE "Tokens" SET "Status" = {Statuses.Redeemed}, "RedemptionDate" = {now}, "ConcurrencyToken" = {stamp}
-                    WHERE "Id" = {tokenId} AND "Status" = {Statuses.Valid}
-                    RETURNING 1)
-                INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
-                    "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
-                SELECT {t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
-                    {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type} FROM redeemed
-                """, cancellationToken) == 1;
+            return await queries.ExecuteAsync(db, PostgresRedeemAndInsertSql, parameters, cancellationToken) == 1;
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var changed = await db.Database.ExecuteSqlAsync($"""
-            UPDATE "Tokens" SET "Status" = {Statuses.Redeemed}, "RedemptionDate" = {now}, "ConcurrencyToken" = {stamp}
-            WHERE "Id" = {tokenId} AND "Status" = {Statuses.Valid};
-            INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
-                "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
-            SELECT {t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
-                {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type} WHERE changes() = 1
-            """, cancellationToken);
+        var changed = await queries.ExecuteAsync(db, SqliteRedeemAndInsertSql, parameters, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return changed == 2;
     }
+
+    private const string RedeemSql = """
+        UPDATE "Tokens" SET "Status" = @redeemed, "RedemptionDate" = @now, "ConcurrencyToken" = @stamp
+        WHERE "Id" = @id AND "Status" = @valid
+        """;
+
+    private const string SuccessorColumns = """
+        INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
+            "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
+        SELECT @t_id, @t_application, @t_grant, @t_stamp, @t_created, @t_expires, @t_payload, NULL, @t_reference, @t_status, @t_subject, @t_type
+        """;
+
+    private const string PostgresRedeemAndInsertSql = "WITH redeemed AS (" + RedeemSql + " RETURNING 1)\n" + SuccessorColumns + " FROM redeemed";
+
+    private const string SqliteRedeemAndInsertSql = RedeemSql + ";\n" + SuccessorColumns + " WHERE changes() = 1";
 
     /// <summary>Revokes a grant and every token of it (a whole refresh-token family, or what a replayed code issued).</summary>
     public async Task RevokeAuthorizationAsync(string authorizationId, CancellationToken cancellationToken)
