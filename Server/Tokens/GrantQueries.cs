@@ -7,12 +7,12 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace IdentityServer.Tokens;
 
 /// <summary>
-/// The lookups behind every authorization, code redemption, refresh, introspection and signed-in request, compiled once
-/// (the two that run on every token request, the reference-token lookup and introspection's liveness check, are plain
-/// ADO.NET, below). A LINQ query is otherwise walked
-/// on each call (parameter extraction, query-cache key): about 22 of the 59 µs a liveness check cost (EF Core 10,
-/// SQLite). EF Core binds a compiled query to the model it first runs against, so each server (and so each database
-/// provider, in a test run hosting several) has its own instance: a singleton, never a static.
+/// The lookups behind every authorization, code redemption, refresh, introspection and signed-in request. The session and
+/// the user are EF Core compiled queries (a LINQ query is otherwise walked on each call). The statements of every token
+/// request (the reference-token lookup, introspection's liveness check, the redemptions) are plain ADO.NET on the
+/// context's connection, through <see cref="RunAsync"/>. EF Core binds a compiled query to the model it first runs
+/// against, so each server (and so each database provider, in a test run hosting several) has its own instance: a
+/// singleton, never a static.
 /// </summary>
 public sealed class GrantQueries(NpgsqlPoolReset poolReset)
 {
