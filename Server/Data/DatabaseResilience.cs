@@ -60,7 +60,7 @@ public sealed class NpgsqlPoolReset(ILogger<NpgsqlPoolReset> logger) : DbCommand
 
     private void Reset(DbCommand command, Exception exception) => ClearIfBroken(command.Connection, exception);
 
-    /// <summary>The same for a command sent outside EF Core (see GrantQueries.AccessTokenLiveAsync).</summary>
+    /// <summary>The same for a command sent outside EF Core (GrantQueries.RunAsync).</summary>
     public void ClearIfBroken(DbConnection? dbConnection, Exception exception)
     {
         if (dbConnection is NpgsqlConnection connection && IsBrokenConnection(exception))

@@ -54,36 +54,29 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
     /// </summary>
     public async Task AddGrantWithTokenAsync(OAuthAuthorization grant, OAuthToken token, CancellationToken cancellationToken)
     {
-        var (a, t) = (grant, token);
+        (string, object?)[] parameters = [("a_id", grant.Id), ("a_application", grant.ApplicationId), ("a_stamp", grant.ConcurrencyToken),
+            ("a_created", grant.CreationDate), ("a_expires", grant.ExpirationDate), ("a_scopes", grant.Scopes), ("a_session", grant.SessionId),
+            ("a_status", grant.Status), ("a_subject", grant.Subject), ("a_type", grant.Type), .. TokenParameters(token)];
         if (db.Database.IsNpgsql())
         {
-            await db.Database.ExecuteSqlAsync($"""
-                WITH new_grant AS (
-                    INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
-                        "SessionId", "Status", "Subject", "Type")
-                    VALUES ({a.Id}, {a.ApplicationId}, {a.ConcurrencyToken}, {a.CreationDate}, {a.ExpirationDate}, {a.Scopes},
-                        {a.SessionId}, {a.Status}, {a.Subject}, {a.Type}))
-                INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
-                    "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
-                VALUES ({t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
-                    {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type})
-                """, cancellationToken);
+            await queries.ExecuteAsync(db, PostgresGrantAndTokenSql, parameters, cancellationToken);
             return;
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
-                "SessionId", "Status", "Subject", "Type")
-            VALUES ({a.Id}, {a.ApplicationId}, {a.ConcurrencyToken}, {a.CreationDate}, {a.ExpirationDate}, {a.Scopes},
-                {a.SessionId}, {a.Status}, {a.Subject}, {a.Type});
-            INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
-                "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
-            VALUES ({t.Id}, {t.ApplicationId}, {t.AuthorizationId}, {t.ConcurrencyToken}, {t.CreationDate}, {t.ExpirationDate},
-                {t.Payload}, NULL, {t.ReferenceId}, {t.Status}, {t.Subject}, {t.Type})
-            """, cancellationToken);
+        await queries.ExecuteAsync(db, SqliteGrantAndTokenSql, parameters, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    private const string InsertGrantSql = """
+        INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
+            "SessionId", "Status", "Subject", "Type")
+        VALUES (@a_id, @a_application, @a_stamp, @a_created, @a_expires, @a_scopes, @a_session, @a_status, @a_subject, @a_type)
+        """;
+
+    private const string PostgresGrantAndTokenSql = "WITH new_grant AS (" + InsertGrantSql + ")\n" + InsertTokenSql;
+
+    private const string SqliteGrantAndTokenSql = InsertGrantSql + ";\n" + InsertTokenSql;
 
     /// <summary>Finds a reference token by its opaque value; malformed values are never looked up.</summary>
     public async Task<OAuthToken?> FindTokenAsync(string? value, CancellationToken cancellationToken)
@@ -113,11 +106,8 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
             return await queries.ExecuteAsync(db, RedeemSql, redemption, cancellationToken) == 1;
         }
 
-        var t = successor;
-        ArgumentNullException.ThrowIfNull(t.AuthorizationId); // a successor always belongs to a family
-        (string, object?)[] parameters = [.. redemption, ("t_id", t.Id), ("t_application", t.ApplicationId), ("t_grant", t.AuthorizationId),
-            ("t_stamp", t.ConcurrencyToken), ("t_created", t.CreationDate), ("t_expires", t.ExpirationDate), ("t_payload", t.Payload),
-            ("t_reference", t.ReferenceId), ("t_status", t.Status), ("t_subject", t.Subject), ("t_type", t.Type)];
+        ArgumentNullException.ThrowIfNull(successor.AuthorizationId); // a successor always belongs to a family
+        (string, object?)[] parameters = [.. redemption, .. TokenParameters(successor)];
         if (db.Database.IsNpgsql())
         {
             return await queries.ExecuteAsync(db, PostgresRedeemAndInsertSql, parameters, cancellationToken) == 1;
@@ -134,15 +124,23 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         WHERE "Id" = @id AND "Status" = @valid
         """;
 
-    private const string SuccessorColumns = """
+    /// <summary>One new token, as a SELECT so that a redemption can make it conditional (FROM / WHERE appended).</summary>
+    private const string InsertTokenSql = """
         INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
             "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
         SELECT @t_id, @t_application, @t_grant, @t_stamp, @t_created, @t_expires, @t_payload, NULL, @t_reference, @t_status, @t_subject, @t_type
         """;
 
-    private const string PostgresRedeemAndInsertSql = "WITH redeemed AS (" + RedeemSql + " RETURNING 1)\n" + SuccessorColumns + " FROM redeemed";
+    private const string PostgresRedeemAndInsertSql = "WITH redeemed AS (" + RedeemSql + " RETURNING 1)\n" + InsertTokenSql + " FROM redeemed";
 
-    private const string SqliteRedeemAndInsertSql = RedeemSql + ";\n" + SuccessorColumns + " WHERE changes() = 1";
+    private const string SqliteRedeemAndInsertSql = RedeemSql + ";\n" + InsertTokenSql + " WHERE changes() = 1";
+
+    private static (string, object?)[] TokenParameters(OAuthToken t) =>
+    [
+        ("t_id", t.Id), ("t_application", t.ApplicationId), ("t_grant", t.AuthorizationId), ("t_stamp", t.ConcurrencyToken),
+        ("t_created", t.CreationDate), ("t_expires", t.ExpirationDate), ("t_payload", t.Payload), ("t_reference", t.ReferenceId),
+        ("t_status", t.Status), ("t_subject", t.Subject), ("t_type", t.Type),
+    ];
 
     /// <summary>Revokes a grant and every token of it (a whole refresh-token family, or what a replayed code issued).</summary>
     public async Task RevokeAuthorizationAsync(string authorizationId, CancellationToken cancellationToken)
