@@ -44,6 +44,9 @@ public sealed class TokenEndpointTests(SqliteServer server)
         Assert.Equal(user.Email, identity.GetClaim("email").Value);
         Assert.Equal(user.UserName, identity.GetClaim("preferred_username").Value);
 
+        // RFC 9068 §2.1: typ is "at+jwt" in the header as written, not the JSON escape at\u002Bjwt.
+        Assert.Contains("\"typ\":\"at+jwt\"", Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(accessToken.Split('.')[0])));
+
         // RFC 9068 §4: an ID token must not pass as an access token.
         Assert.False((await _tokens.TryValidateAsync(idToken, client.ClientId, [TokenChecks.AccessTokenType])).IsValid);
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.IdentityModel.Tokens;
 
@@ -15,13 +16,20 @@ public sealed class JwtWriter(SigningKeyRing keys)
     private readonly Dictionary<string, string> _headers = new(StringComparer.Ordinal);
     private readonly Lock _headersLock = new();
 
+    /// <summary>
+    /// JSON's minimal escaping: the default encoder also escapes '+', '&amp;' and every non-ASCII letter (typ "at\u002Bjwt",
+    /// a name "Zo\u00EB"), which is for JSON embedded in HTML. A JWS part is base64url and never meets HTML; RFC 9068
+    /// §2.1's "at+jwt" is written as it is spelled.
+    /// </summary>
+    private static readonly JsonWriterOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public string Sign(string type, Action<Utf8JsonWriter> writePayload)
     {
         var key = keys.Active;
         var header = EncodedHeader(key, type);
 
         var payload = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(payload))
+        using (var json = new Utf8JsonWriter(payload, Json))
         {
             json.WriteStartObject();
             writePayload(json);
@@ -59,7 +67,7 @@ public sealed class JwtWriter(SigningKeyRing keys)
             }
 
             var buffer = new ArrayBufferWriter<byte>(128);
-            using (var json = new Utf8JsonWriter(buffer))
+            using (var json = new Utf8JsonWriter(buffer, Json))
             {
                 json.WriteStartObject();
                 json.WriteString("alg", key.Algorithm);
