@@ -1,0 +1,127 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+
+namespace IdentityServer.Tests.Interop;
+
+/// <summary>
+/// The Node.js relying party beside this file (relying-party.mjs), run as a separate process against a server on a
+/// loopback port. Its packages come from the committed package-lock.json: <c>npm ci</c> installs them on first use, so
+/// the README's test command needs nothing more than Node.js 20 or later and the npm registry.
+/// </summary>
+internal static class RelyingPartyScript
+{
+    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+
+    private static string Folder { get; } = Path.Combine(FindRepositoryRoot(), "Server.Tests", "Interop");
+
+    /// <summary>Runs the script with <paramref name="environment"/>; its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        await EnsureInstalledAsync();
+        return await RunProcessAsync("node", ["relying-party.mjs"], environment, TimeSpan.FromMinutes(2));
+    }
+
+    private static async Task EnsureInstalledAsync()
+    {
+        await InstallLock.WaitAsync();
+        try
+        {
+            var (_, version) = await RunProcessAsync("node", ["--version"], new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
+            Assert.True(Version.TryParse(version.Trim().TrimStart('v'), out var node) && node.Major >= 20,
+                $"The interop test needs Node.js 20 or later (node --version said '{version.Trim()}').");
+            if (File.Exists(Path.Combine(Folder, "node_modules", "openid-client", "package.json"))
+                && File.Exists(Path.Combine(Folder, "node_modules", "jose", "package.json")))
+            {
+                return;
+            }
+
+            var (exitCode, output) = await RunProcessAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
+            Assert.True(exitCode == 0, $"npm ci in {Folder} failed:\n{output}");
+        }
+        finally
+        {
+            InstallLock.Release();
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunProcessAsync(string fileName, string[] arguments,
+        IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            WorkingDirectory = Folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var output = new StringBuilder();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            Assert.Fail($"The interop test needs Node.js 20 or later with npm ({fileName}: {e.Message}).");
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{fileName} {string.Join(' ', arguments)} did not finish within {timeout}:\n{output}");
+        }
+
+        process.WaitForExit(); // drains the redirected output
+        lock (output)
+        {
+            return (process.ExitCode, output.ToString());
+        }
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "IdentityServer.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("IdentityServer.sln was not found above " + AppContext.BaseDirectory);
+    }
+}
