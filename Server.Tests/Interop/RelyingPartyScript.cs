@@ -1,19 +1,22 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 
 namespace IdentityServer.Tests.Interop;
 
 /// <summary>
 /// The Node.js relying party beside this file (relying-party.mjs), run as a separate process against a server on a
-/// loopback port. Its packages come from the committed package-lock.json: <c>npm ci</c> installs them on first use, so
-/// the README's test command needs nothing more than Node.js 20 or later and the npm registry.
+/// loopback port. The interop packages (also the SPA's oidc-client-ts) come from the committed package-lock.json:
+/// <c>npm ci</c> installs them on first use, so the README's test command needs nothing more than Node.js 20 or later
+/// and the npm registry.
 /// </summary>
 internal static class RelyingPartyScript
 {
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
-    private static string Folder { get; } = Path.Combine(FindRepositoryRoot(), "Server.Tests", "Interop");
+    /// <summary>This folder in the source tree: the scripts, the SPA, package.json and (once installed) node_modules.</summary>
+    internal static string Folder { get; } = Path.Combine(FindRepositoryRoot(), "Server.Tests", "Interop");
 
     /// <summary>Runs the script with <paramref name="environment"/>; its exit code and everything it printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment)
@@ -22,7 +25,8 @@ internal static class RelyingPartyScript
         return await RunProcessAsync("node", ["relying-party.mjs"], environment, TimeSpan.FromMinutes(2));
     }
 
-    private static async Task EnsureInstalledAsync()
+    /// <summary>Checks Node.js and installs the locked packages unless every dependency in package.json is there.</summary>
+    internal static async Task EnsureInstalledAsync()
     {
         await InstallLock.WaitAsync();
         try
@@ -30,8 +34,9 @@ internal static class RelyingPartyScript
             var (_, version) = await RunProcessAsync("node", ["--version"], new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
             Assert.True(Version.TryParse(version.Trim().TrimStart('v'), out var node) && node.Major >= 20,
                 $"The interop test needs Node.js 20 or later (node --version said '{version.Trim()}').");
-            if (File.Exists(Path.Combine(Folder, "node_modules", "openid-client", "package.json"))
-                && File.Exists(Path.Combine(Folder, "node_modules", "jose", "package.json")))
+            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Folder, "package.json")));
+            if (manifest.RootElement.GetProperty("dependencies").EnumerateObject()
+                .All(dependency => File.Exists(Path.Combine(Folder, "node_modules", dependency.Name, "package.json"))))
             {
                 return;
             }

@@ -1,0 +1,39 @@
+// A single-page app as oidc-client-ts's documentation sets one up: a public client, the code flow with PKCE, tokens
+// fetched by the browser across origins (CORS), userinfo loaded, renewal with the refresh token, RP-initiated logout.
+// OidcClientTsBrowserTests drives it through window.app and reads the outcome from body[data-state].
+const config = await (await fetch('/config.json')).json();
+const manager = new oidc.UserManager({
+  authority: config.authority,
+  client_id: config.clientId,
+  redirect_uri: `${location.origin}/callback`,
+  post_logout_redirect_uri: `${location.origin}/signed-out`,
+  response_type: 'code',
+  scope: 'openid profile email offline_access',
+  loadUserInfo: true,
+  automaticSilentRenew: false,
+});
+
+const summary = (user) => user && {
+  sub: user.profile.sub,
+  email: user.profile.email,
+  accessToken: user.access_token,
+  hasRefreshToken: Boolean(user.refresh_token),
+  scope: user.scope,
+  expired: user.expired,
+};
+
+window.app = {
+  signIn: () => manager.signinRedirect(),
+  user: async () => summary(await manager.getUser()),
+  renew: async () => summary(await manager.signinSilent()),
+  signOut: () => manager.signoutRedirect(),
+};
+
+try {
+  if (location.pathname === '/callback') await manager.signinCallback();
+  if (location.pathname === '/signed-out') await manager.signoutCallback();
+  document.body.dataset.state = location.pathname.slice(1) || 'ready';
+} catch (error) {
+  document.getElementById('error').textContent = String(error);
+  document.body.dataset.state = 'error';
+}
