@@ -18,6 +18,9 @@ const postLogoutRedirectUri = env('POST_LOGOUT_REDIRECT_URI');
 const insecureLoopback = { execute: [client.allowInsecureRequests] };
 
 const step = (text) => console.log(`- ${text}`);
+const entities = { amp: '&', quot: '"', lt: '<', gt: '>', apos: "'" };
+const decodeHtml = (text) => text.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(\w+));/gi,
+  (whole, hex, dec, name) => hex ? String.fromCodePoint(parseInt(hex, 16)) : dec ? String.fromCodePoint(Number(dec)) : entities[name] ?? whole);
 
 // The browser's part, with fetch and a cookie jar: the user agent follows the server's redirects and signs in on its form.
 const cookies = new Map();
@@ -36,10 +39,22 @@ async function browse(url, init = {}) {
   return response;
 }
 
-/** Follows redirects from url until one leaves the server (to the client), signing in on the login form on the way. */
+/**
+ * Follows redirects from url until one leaves the server (to the client), signing in on the login form on the way. A
+ * form_post response (an auto-submitting form) ends it too: the POST the browser would send, as a Request.
+ */
 async function userAgent(url) {
   for (let hop = 0; hop < 10; hop++) {
     let response = await browse(url);
+    if (response.status === 200 && new URL(url).pathname !== '/account/login') {
+      const html = await response.text();
+      const action = html.match(/<form[^>]*action="([^"]+)"/)?.[1] ?? assert.fail(`${url}: HTTP 200 without a form`);
+      const fields = [...html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)]
+        .map(([, name, value]) => [decodeHtml(name), decodeHtml(value)]);
+      return new Request(decodeHtml(action), {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields),
+      });
+    }
     if (response.status === 200 && new URL(url).pathname === '/account/login') {
       const html = await response.text();
       const field = (name) => html.match(new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`))?.[1] ?? '';
@@ -48,7 +63,7 @@ async function userAgent(url) {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
           Username: env('USERNAME'), Password: env('PASSWORD'),
-          ReturnUrl: field('ReturnUrl').replaceAll('&amp;', '&'),
+          ReturnUrl: decodeHtml(field('ReturnUrl')),
           __RequestVerificationToken: field('__RequestVerificationToken'),
         }),
       });
@@ -72,9 +87,13 @@ async function codeFlow(config, scope, extra = {}) {
     code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
   });
   const callback = await userAgent(url.href);
-  assert.equal(callback.origin + callback.pathname, redirectUri);
-  return client.authorizationCodeGrant(config, callback,
-    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true }, { resource });
+  assert.equal(callback instanceof Request, extra.response_mode === 'form_post', 'the response mode the client asked for');
+  const target = new URL(callback.url ?? callback);
+  assert.equal(target.origin + target.pathname, redirectUri);
+  return client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    maxAge: extra.max_age === undefined ? undefined : Number(extra.max_age),
+  }, { resource });
 }
 
 const app = await client.discovery(issuer, env('CLIENT_ID'), env('CLIENT_SECRET'),
@@ -124,8 +143,10 @@ introspected = await client.tokenIntrospection(api, refreshed.access_token);
 assert.equal(introspected.active, false);
 step('refresh token reuse: invalid_grant, and the family is revoked');
 
-// A new family, revoked by the client (RFC 7009).
-const second = await codeFlow(app, 'openid offline_access api');
+// A new family, revoked by the client (RFC 7009). Its code comes back by form_post (OAuth 2.0 Form Post Response
+// Mode), and max_age makes the library check auth_time (OpenID Connect Core §3.1.2.1).
+const second = await codeFlow(app, 'openid offline_access api', { response_mode: 'form_post', max_age: '600' });
+step('form_post response mode, max_age: code, state and iss in the posted form; auth_time within max_age');
 await client.tokenRevocation(app, second.refresh_token);
 await assert.rejects(client.refreshTokenGrant(app, second.refresh_token), (e) => e instanceof client.ResponseBodyError && e.error === 'invalid_grant');
 assert.equal((await client.tokenIntrospection(api, second.access_token)).active, false);
