@@ -84,16 +84,16 @@ async function codeFlow(config, scope, extra = {}) {
   const nonce = client.randomNonce();
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri, scope, state, nonce, resource,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra.authorization,
   });
   const callback = await userAgent(url.href);
-  assert.equal(callback instanceof Request, extra.response_mode === 'form_post', 'the response mode the client asked for');
+  assert.equal(callback instanceof Request, extra.authorization?.response_mode === 'form_post', 'the response mode the client asked for');
   const target = new URL(callback.url ?? callback);
   assert.equal(target.origin + target.pathname, redirectUri);
   return client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
-    maxAge: extra.max_age === undefined ? undefined : Number(extra.max_age),
-  }, { resource });
+    maxAge: extra.authorization?.max_age === undefined ? undefined : Number(extra.authorization.max_age),
+  }, { resource, ...extra.tokenParameters });
 }
 
 const app = await client.discovery(issuer, env('CLIENT_ID'), env('CLIENT_SECRET'),
@@ -105,8 +105,10 @@ const metadata = app.serverMetadata();
 assert.equal(metadata.issuer, issuer.href.replace(/\/$/, ''));
 step(`discovery: ${metadata.issuer}`);
 
-// Confidential client, client_secret_basic.
-const tokens = await codeFlow(app, 'openid profile email offline_access api');
+// Confidential client, client_secret_basic. Parameters the server does not know are ignored (RFC 6749 §3.1, §3.2), as
+// Microsoft's OpenID Connect handler sends its x-client-SKU and x-client-ver on every request.
+const unknown = { 'x-client-SKU': 'ID_NET10_0', 'x-client-ver': '8.16.0.0' };
+const tokens = await codeFlow(app, 'openid profile email offline_access api', { authorization: unknown, tokenParameters: unknown });
 const claims = tokens.claims();
 assert.equal(claims.email, env('EMAIL'));
 assert.ok(claims.sid && claims.auth_time, 'sid and auth_time in the ID token');
@@ -145,7 +147,7 @@ step('refresh token reuse: invalid_grant, and the family is revoked');
 
 // A new family, revoked by the client (RFC 7009). Its code comes back by form_post (OAuth 2.0 Form Post Response
 // Mode), and max_age makes the library check auth_time (OpenID Connect Core §3.1.2.1).
-const second = await codeFlow(app, 'openid offline_access api', { response_mode: 'form_post', max_age: '600' });
+const second = await codeFlow(app, 'openid offline_access api', { authorization: { response_mode: 'form_post', max_age: '600' } });
 step('form_post response mode, max_age: code, state and iss in the posted form; auth_time within max_age');
 await client.tokenRevocation(app, second.refresh_token);
 await assert.rejects(client.refreshTokenGrant(app, second.refresh_token), (e) => e instanceof client.ResponseBodyError && e.error === 'invalid_grant');
@@ -164,7 +166,7 @@ const logout = client.buildEndSessionUrl(app,
 const afterLogout = await userAgent(logout.href);
 assert.equal(afterLogout.origin + afterLogout.pathname, postLogoutRedirectUri);
 assert.equal(afterLogout.searchParams.get('state'), logoutState);
-await assert.rejects(codeFlow(app, 'openid api', { prompt: 'none' }),
+await assert.rejects(codeFlow(app, 'openid api', { authorization: { prompt: 'none' } }),
   (e) => e instanceof client.AuthorizationResponseError && e.error === 'login_required');
 step('end session: redirected with state; prompt=none then answers login_required');
 
