@@ -27,7 +27,7 @@ public static class IdempotentRetry
 
     /// <summary>The retrying strategy on PostgreSQL; SQLite (a local file, no connection to lose) runs the operation once.</summary>
     public static IExecutionStrategy For(DbContext db) =>
-        db.Database.IsNpgsql()
+        db.Database.IsPostgres()
             ? new NpgsqlRetryingExecutionStrategy(db, MaxRetries, MaxDelay, errorCodesToAdd: null)
             : db.Database.CreateExecutionStrategy();
 

@@ -21,7 +21,7 @@ public sealed class StartupLock : IAsyncDisposable
 
     public static async Task<StartupLock> AcquireAsync(IdentityDbContext db, CancellationToken cancellationToken)
     {
-        if (!db.Database.IsNpgsql())
+        if (!db.Database.IsPostgres())
         {
             return new StartupLock(null);
         }

@@ -57,7 +57,7 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         (string, object?)[] parameters = [("a_id", grant.Id), ("a_application", grant.ApplicationId), ("a_stamp", grant.ConcurrencyToken),
             ("a_created", grant.CreationDate), ("a_expires", grant.ExpirationDate), ("a_scopes", grant.Scopes), ("a_session", grant.SessionId),
             ("a_status", grant.Status), ("a_subject", grant.Subject), ("a_type", grant.Type), .. TokenParameters(token)];
-        if (db.Database.IsNpgsql())
+        if (db.Database.IsPostgres())
         {
             await queries.ExecuteAsync(db, PostgresGrantAndTokenSql, parameters, cancellationToken);
             return;
@@ -108,7 +108,7 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
 
         ArgumentNullException.ThrowIfNull(successor.AuthorizationId); // a successor always belongs to a family
         (string, object?)[] parameters = [.. redemption, .. TokenParameters(successor)];
-        if (db.Database.IsNpgsql())
+        if (db.Database.IsPostgres())
         {
             return await queries.ExecuteAsync(db, PostgresRedeemAndInsertSql, parameters, cancellationToken) == 1;
         }
