@@ -95,6 +95,22 @@ public sealed class SessionTests(SqliteServer server) : IClassFixture<SqliteServ
     }
 
     [Fact]
+    public async Task A_changed_security_stamp_ends_the_session_once_the_validation_interval_has_passed()
+    {
+        var (browser, client, userName, _) = await SignInAsync();
+        using (browser)
+        {
+            await server.WithDatabaseAsync(db => db.Users.Where(u => u.UserName == userName)
+                .ExecuteUpdateAsync(u => u.SetProperty(x => x.SecurityStamp, Guid.NewGuid().ToString("N"))));
+
+            // Identity looks at the stamp once per ValidationInterval (30 minutes), not on every request.
+            Assert.True(await IsSignedInAsync(browser, client));
+            server.Time.Advance(TimeSpan.FromMinutes(31));
+            Assert.False(await IsSignedInAsync(browser, client));
+        }
+    }
+
+    [Fact]
     public async Task A_session_ended_from_the_devices_page_no_longer_signs_anyone_in_even_on_another_instance()
     {
         var (browser, client, userName, tokens) = await SignInAsync();

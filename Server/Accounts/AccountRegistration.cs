@@ -54,6 +54,7 @@ public static class AccountRegistration
             options.SlidingExpiration = true;
             options.ExpireTimeSpan = sessionOptions.IdleTimeout;
             SessionKeyRotation.Attach(options);
+            SecurityStampCheck.Attach(options);
         });
         // The antiforgery cookie too: its framework default never sets Secure (CookieSecurePolicy.None).
         services.AddAntiforgery(options => options.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest);
