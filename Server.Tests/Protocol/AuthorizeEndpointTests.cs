@@ -1,6 +1,7 @@
 using System.Net;
 using IdentityServer.Clients;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -325,6 +326,40 @@ public sealed class AuthorizeEndpointTests(SqliteServer server)
         Assert.Equal(AuthorizeRequests.Parameter(url, "state"), fields["state"]);
         Assert.Equal(ServerFactory.Issuer, fields["iss"]);
         Assert.False(fields.ContainsKey("code"));
+    }
+
+    [Fact]
+    public async Task Fragment_mode_carries_the_code_or_the_error_in_the_fragment_with_state_and_iss()
+    {
+        // OAuth 2.0 Multiple Response Type Encoding Practices §2.1; single-page apps built on MSAL.js ask for it.
+        var client = await TestData.CreateClientAsync(server);
+        var user = await TestData.CreateUserAsync(server);
+        using var browser = new BrowserSession(server);
+        var refused = AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("response_mode", "fragment"), ("prompt", "none")]);
+        var error = FragmentOf(await browser.GetAsync(refused), client);
+        Assert.Equal("login_required", error["error"]);
+        Assert.Equal(AuthorizeRequests.Parameter(refused, "state"), error["state"]);
+        Assert.Equal(ServerFactory.Issuer, error["iss"]);
+
+        await AuthorizeRequests.SignInAsync(browser, user.UserName!);
+        var (verifier, challenge) = TestData.NewPkce();
+        var url = AuthorizeRequests.Url(client, challenge, [("response_mode", "fragment"), ("state", "a b&c=d")]);
+        var answer = FragmentOf(await browser.GetAsync(url), client);
+        Assert.Equal(["code", "iss", "state"], answer.Keys.Order());
+        Assert.Equal("a b&c=d", answer["state"]);
+        Assert.Equal(ServerFactory.Issuer, answer["iss"]);
+        TokenEndpointTests.AssertTokenResponse(await OAuthFlow.RedeemCodeAsync(browser.Http, client, answer["code"], verifier), "openid profile");
+    }
+
+    /// <summary>The parameters of a redirect to the client's URI that carries them in the fragment, and none in the query.</summary>
+    private static Dictionary<string, string> FragmentOf(HttpResponseMessage response, TestClient client)
+    {
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!.ToString();
+        var hash = location.IndexOf('#', StringComparison.Ordinal);
+        Assert.True(hash > 0, location);
+        Assert.Equal(client.RedirectUri, location[..hash]);
+        return QueryHelpers.ParseQuery(location[(hash + 1)..]).ToDictionary(p => p.Key, p => p.Value.ToString());
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class AuthorizationRequest
 public static class ResponseModes
 {
     public const string Query = "query";
+    public const string Fragment = "fragment";
     public const string FormPost = "form_post";
 }
 

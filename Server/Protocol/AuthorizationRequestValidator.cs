@@ -57,7 +57,7 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
             Client = client,
             RedirectUri = redirectUri,
             RedirectUriProvided = provided,
-            ResponseMode = responseMode is ResponseModes.FormPost ? ResponseModes.FormPost : ResponseModes.Query,
+            ResponseMode = responseMode is ResponseModes.FormPost or ResponseModes.Fragment ? responseMode : ResponseModes.Query,
             State = parameters["state"],
             Parameters = parameters,
         };
@@ -67,9 +67,10 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
             return Client(target, OAuthErrors.InvalidRequest, $"The {duplicate} parameter is repeated.");
         }
 
-        if (responseMode is not (ResponseModes.Query or ResponseModes.FormPost))
+        // OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (query, fragment) and Form Post Response Mode §2.
+        if (responseMode is not (ResponseModes.Query or ResponseModes.Fragment or ResponseModes.FormPost))
         {
-            return Client(target, OAuthErrors.InvalidRequest, "response_mode must be query or form_post.");
+            return Client(target, OAuthErrors.InvalidRequest, "response_mode must be query, fragment or form_post.");
         }
 
         foreach (var (name, values) in parameters.Pairs)

@@ -36,10 +36,18 @@ public static class AuthorizationResponse
         }
 
         values.Add(new("iss", issuer));
-        return request.ResponseMode == ResponseModes.FormPost
-            ? new HtmlResult(StatusCodes.Status200OK, FormPostPage(request.RedirectUri, values), $"default-src 'none'; script-src {AutoSubmitHash}; style-src 'self'; base-uri 'none'; frame-ancestors 'none'")
-            : Results.Redirect(AppendQuery(request.RedirectUri, values));
+        return request.ResponseMode switch
+        {
+            ResponseModes.FormPost => new HtmlResult(StatusCodes.Status200OK, FormPostPage(request.RedirectUri, values),
+                $"default-src 'none'; script-src {AutoSubmitHash}; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"),
+            // A registered redirect URI has no fragment (RFC 6749 §3.1.2), so the parameters are the whole fragment.
+            ResponseModes.Fragment => Results.Redirect(request.RedirectUri + "#" + Encode(values)),
+            _ => Results.Redirect(AppendQuery(request.RedirectUri, values)),
+        };
     }
+
+    private static string Encode(IEnumerable<KeyValuePair<string, string>> values) =>
+        string.Join('&', values.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
 
     /// <summary>Adds parameters to a redirect URI that may already have a query (RFC 6749 §3.1.2: it must be kept).</summary>
     public static string AppendQuery(string uri, IEnumerable<KeyValuePair<string, string>> values)

@@ -46,7 +46,7 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
             }
             WriteArray(json, "scopes_supported", ScopeCatalog.StandardScopes.Keys);
             WriteArray(json, "response_types_supported", ["code"]);
-            WriteArray(json, "response_modes_supported", [ResponseModes.Query, ResponseModes.FormPost]);
+            WriteArray(json, "response_modes_supported", [ResponseModes.Query, ResponseModes.Fragment, ResponseModes.FormPost]);
             WriteArray(json, "grant_types_supported", GrantTypes.All);
             WriteArray(json, "code_challenge_methods_supported", ["S256"]);
             WriteArray(json, "token_endpoint_auth_methods_supported", ClientAuthMethods);
