@@ -7,7 +7,7 @@ namespace IdentityServer.Tests.Interop;
 /// <summary>
 /// A single-page app built on oidc-client-ts (the library most browser apps use for OpenID Connect), in Debian's
 /// Chromium, on its own origin: it signs a person in through the code flow with PKCE, fetches tokens and userinfo across
-/// origins, renews with the refresh token and signs out through RP-initiated logout. The library checks the responses
+/// origins, renews with the refresh token and in a hidden iframe, and signs out through RP-initiated logout. The library checks the responses
 /// (state, nonce, iss, the ID token's claims); the browser enforces CORS.
 /// </summary>
 public sealed class OidcClientTsBrowserTests(InteropServer server) : IClassFixture<InteropServer>
@@ -18,7 +18,7 @@ public sealed class OidcClientTsBrowserTests(InteropServer server) : IClassFixtu
         await RelyingPartyScript.EnsureInstalledAsync();
         await using var spa = await SpaHost.StartAsync(server.IssuerUri);
         var client = await TestData.CreateClientAsync(server, confidential: false,
-            extraRedirectUris: [spa.Origin + "/callback"], postLogoutRedirectUris: [spa.Origin + "/signed-out"]);
+            extraRedirectUris: [spa.Origin + "/callback", spa.Origin + "/silent"], postLogoutRedirectUris: [spa.Origin + "/signed-out"]);
         spa.ClientId = client.ClientId;
         var user = await TestData.CreateUserAsync(server);
 
@@ -53,6 +53,11 @@ public sealed class OidcClientTsBrowserTests(InteropServer server) : IClassFixtu
         var renewed = await UserAsync(page, "app.renew()");
         Assert.Equal(user.Id, renewed.GetProperty("sub").GetString());
         Assert.NotEqual(signedIn.GetProperty("accessToken").GetString(), renewed.GetProperty("accessToken").GetString());
+
+        // Renewal in a hidden iframe (prompt=none over the server's session), the library's path without a refresh token.
+        var framed = await UserAsync(page, "app.renewInFrame()");
+        Assert.Equal(user.Id, framed.GetProperty("sub").GetString());
+        Assert.NotEqual(renewed.GetProperty("accessToken").GetString(), framed.GetProperty("accessToken").GetString());
 
         await page.EvaluateAsync("() => { app.signOut(); }");
         await ExpectStateAsync(page, "signed-out");

@@ -1,5 +1,6 @@
 // A single-page app as oidc-client-ts's documentation sets one up: a public client, the code flow with PKCE, tokens
-// fetched by the browser across origins (CORS), userinfo loaded, renewal with the refresh token, RP-initiated logout.
+// fetched by the browser across origins (CORS), userinfo loaded, renewal with the refresh token and in a hidden
+// iframe, RP-initiated logout.
 // OidcClientTsBrowserTests drives it through window.app and reads the outcome from body[data-state].
 const config = await (await fetch('/config.json')).json();
 const manager = new oidc.UserManager({
@@ -7,6 +8,7 @@ const manager = new oidc.UserManager({
   client_id: config.clientId,
   redirect_uri: `${location.origin}/callback`,
   post_logout_redirect_uri: `${location.origin}/signed-out`,
+  silent_redirect_uri: `${location.origin}/silent`,
   response_type: 'code',
   scope: 'openid profile email offline_access',
   loadUserInfo: true,
@@ -26,10 +28,17 @@ window.app = {
   signIn: () => manager.signinRedirect(),
   user: async () => summary(await manager.getUser()),
   renew: async () => summary(await manager.signinSilent()),
+  // Without a refresh token oidc-client-ts renews in a hidden iframe: /authorize with prompt=none over the session.
+  renewInFrame: async () => {
+    const user = await manager.getUser();
+    await manager.storeUser(new oidc.User({ ...user, refresh_token: undefined }));
+    return summary(await manager.signinSilent());
+  },
   signOut: () => manager.signoutRedirect(),
 };
 
 try {
+  if (location.pathname === '/silent') await manager.signinSilentCallback();
   if (location.pathname === '/callback') await manager.signinCallback();
   if (location.pathname === '/signed-out') await manager.signoutCallback();
   document.body.dataset.state = location.pathname.slice(1) || 'ready';
