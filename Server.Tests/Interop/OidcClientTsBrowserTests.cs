@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 
 namespace IdentityServer.Tests.Interop;
@@ -7,7 +8,8 @@ namespace IdentityServer.Tests.Interop;
 /// <summary>
 /// A single-page app built on oidc-client-ts (the library most browser apps use for OpenID Connect), in Debian's
 /// Chromium, on its own origin: it signs a person in through the code flow with PKCE, fetches tokens and userinfo across
-/// origins, renews with the refresh token and in a hidden iframe, and signs out through RP-initiated logout. The library checks the responses
+/// origins, renews with the refresh token and in a hidden iframe, revokes its tokens and signs out through RP-initiated
+/// logout. The library checks the responses
 /// (state, nonce, iss, the ID token's claims); the browser enforces CORS.
 /// </summary>
 public sealed class OidcClientTsBrowserTests(InteropServer server) : IClassFixture<InteropServer>
@@ -61,6 +63,9 @@ public sealed class OidcClientTsBrowserTests(InteropServer server) : IClassFixtu
 
         await page.EvaluateAsync("() => { app.signOut(); }");
         await ExpectStateAsync(page, "signed-out");
+        // The library revoked the access token on the way out (a cross-origin POST to /connect/revoke): its jti is on record.
+        var jti = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(framed.GetProperty("accessToken").GetString()).Id;
+        Assert.True(await server.WithDatabaseAsync(db => db.RevokedAccessTokens.AnyAsync(r => r.Jti == jti)));
         Assert.Null(await page.EvaluateAsync<JsonElement?>("app.user()"));
 
         // The server's session ended too: signing in again shows the form.

@@ -13,6 +13,9 @@ const manager = new oidc.UserManager({
   scope: 'openid profile email offline_access',
   loadUserInfo: true,
   automaticSilentRenew: false,
+  // Sign-out first revokes the refresh and access tokens (RFC 7009) with cross-origin POSTs, then ends the session.
+  revokeTokensOnSignout: true,
+  revokeTokenTypes: ['refresh_token', 'access_token'],
 });
 
 const summary = (user) => user && {
