@@ -9,8 +9,7 @@ namespace IdentityServer.Tests.Interop;
 /// A single-page app built on oidc-client-ts (the library most browser apps use for OpenID Connect), in Debian's
 /// Chromium, on its own origin: it signs a person in through the code flow with PKCE, fetches tokens and userinfo across
 /// origins, renews with the refresh token and in a hidden iframe, revokes its tokens and signs out through RP-initiated
-/// logout. The library checks the responses
-/// (state, nonce, iss, the ID token's claims); the browser enforces CORS.
+/// logout. The library checks the responses (state, nonce, iss, the ID token's claims); the browser enforces CORS.
 /// </summary>
 public sealed class OidcClientTsBrowserTests(InteropServer server) : IClassFixture<InteropServer>
 {
