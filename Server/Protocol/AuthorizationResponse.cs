@@ -46,31 +46,21 @@ public static class AuthorizationResponse
         };
     }
 
+    /// <summary>Parameters in application/x-www-form-urlencoded form, as both the query and the fragment carry them.</summary>
     private static string Encode(IEnumerable<KeyValuePair<string, string>> values) =>
         string.Join('&', values.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
 
     /// <summary>Adds parameters to a redirect URI that may already have a query (RFC 6749 §3.1.2: it must be kept).</summary>
     public static string AppendQuery(string uri, IEnumerable<KeyValuePair<string, string>> values)
     {
-        var builder = new StringBuilder(uri);
-        var separator = uri.Contains('?', StringComparison.Ordinal) ? '&' : '?';
-        if (uri.EndsWith('?') || uri.EndsWith('&'))
+        var encoded = Encode(values);
+        if (encoded.Length == 0)
         {
-            separator = '\0';
+            return uri;
         }
 
-        foreach (var (name, value) in values)
-        {
-            if (separator != '\0')
-            {
-                builder.Append(separator);
-            }
-
-            builder.Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
-            separator = '&';
-        }
-
-        return builder.ToString();
+        var separator = uri.EndsWith('?') || uri.EndsWith('&') ? "" : uri.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+        return uri + separator + encoded;
     }
 
     private static string FormPostPage(string action, IEnumerable<KeyValuePair<string, string>> values)
