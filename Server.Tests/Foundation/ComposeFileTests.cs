@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Tests.Infrastructure;
 using Npgsql;
 
 namespace IdentityServer.Tests.Foundation;
@@ -9,7 +10,7 @@ namespace IdentityServer.Tests.Foundation;
 /// </summary>
 public sealed class ComposeFileTests
 {
-    private static readonly string Root = FindRepositoryRoot();
+    private static readonly string Root = RepositoryPaths.Root;
     private static readonly Dictionary<string, object?> Compose = ComposeYaml.Parse(File.ReadAllText(Path.Combine(Root, "compose.yaml")));
 
     private static Dictionary<string, object?> Services => Mapping(Compose, "services");
@@ -236,19 +237,6 @@ public sealed class ComposeFileTests
         parent.TryGetValue(key, out var value) && value is string scalar
             ? scalar
             : throw new Xunit.Sdk.XunitException($"compose.yaml: '{key}' is missing or not a scalar");
-
-    private static string FindRepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "IdentityServer.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("IdentityServer.sln was not found above " + AppContext.BaseDirectory);
-    }
 }
 
 /// <summary>The compose reader refuses what it does not understand instead of misreading it.</summary>

@@ -13,10 +13,11 @@ namespace IdentityServer.Tests.Interop;
 /// </summary>
 internal static class RelyingPartyScript
 {
-    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+    // Checked and installed once per test run, whichever interop test comes first; a failure fails every one of them alike.
+    private static readonly Lazy<Task> Installation = new(InstallAsync);
 
     /// <summary>This folder in the source tree: the scripts, the SPA, package.json and (once installed) node_modules.</summary>
-    internal static string Folder { get; } = Path.Combine(FindRepositoryRoot(), "Server.Tests", "Interop");
+    internal static string Folder { get; } = Path.Combine(Infrastructure.RepositoryPaths.Root, "Server.Tests", "Interop");
 
     /// <summary>Runs the script with <paramref name="environment"/>; its exit code and everything it printed.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment)
@@ -26,29 +27,23 @@ internal static class RelyingPartyScript
     }
 
     /// <summary>Checks Node.js and installs the locked packages unless every dependency in package.json is there.</summary>
-    internal static async Task EnsureInstalledAsync()
-    {
-        await InstallLock.WaitAsync();
-        try
-        {
-            var (_, version) = await RunProcessAsync("node", ["--version"], new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
-            Assert.True(Version.TryParse(version.Trim().TrimStart('v'), out var node) && node.Major >= 20,
-                $"The interop test needs Node.js 20 or later (node --version said '{version.Trim()}').");
-            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Folder, "package.json")));
-            if (manifest.RootElement.GetProperty("dependencies").EnumerateObject()
-                .All(dependency => File.Exists(Path.Combine(Folder, "node_modules", dependency.Name, "package.json"))))
-            {
-                return;
-            }
+    internal static Task EnsureInstalledAsync() => Installation.Value;
 
-            var (exitCode, output) = await RunProcessAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
-            Assert.True(exitCode == 0, $"npm ci in {Folder} failed:\n{output}");
-        }
-        finally
+    private static async Task InstallAsync()
+    {
+        var (_, version) = await RunProcessAsync("node", ["--version"], new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
+        Assert.True(Version.TryParse(version.Trim().TrimStart('v'), out var node) && node.Major >= 20,
+            $"The interop test needs Node.js 20 or later (node --version said '{version.Trim()}').");
+        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Folder, "package.json")));
+        if (manifest.RootElement.GetProperty("dependencies").EnumerateObject()
+            .All(dependency => File.Exists(Path.Combine(Folder, "node_modules", dependency.Name, "package.json"))))
         {
-            InstallLock.Release();
+            return;
         }
+
+        var (exitCode, output) = await RunProcessAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"npm ci in {Folder} failed:\n{output}");
     }
 
     private static async Task<(int ExitCode, string Output)> RunProcessAsync(string fileName, string[] arguments,
@@ -115,18 +110,5 @@ internal static class RelyingPartyScript
         {
             output.AppendLine(line);
         }
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "IdentityServer.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("IdentityServer.sln was not found above " + AppContext.BaseDirectory);
     }
 }
