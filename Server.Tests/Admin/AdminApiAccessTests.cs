@@ -124,7 +124,7 @@ public sealed class AdminApiAccessTests(SqliteServer server)
 
         await using (var scope = server.Services.CreateAsyncScope())
         {
-            await scope.ServiceProvider.GetRequiredService<IdentityServer.Tokens.GrantStore>().RevokeSubjectAsync(api.User.Id, default);
+            await scope.ServiceProvider.GetRequiredService<IdentityServer.Tokens.TokenFamilies>().RevokeSubjectAsync(api.User.Id, default);
         }
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync("/admin/api/scopes")).Status);

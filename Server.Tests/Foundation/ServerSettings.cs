@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
 
@@ -28,7 +29,7 @@ internal static class ServerSettings
     public static IReadOnlyList<(string Section, Type Type)> Required { get; } =
     [
         (DatabaseOptions.Section, typeof(DatabaseOptions)),
-        (ProtocolOptions.Section, typeof(ProtocolOptions)),
+        (ServerOptions.Section, typeof(ServerOptions)),
         (SigningOptions.Section, typeof(SigningOptions)),
         (TokenOptions.Section, typeof(TokenOptions)),
     ];

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol;
+using IdentityServer.Protocol.Grants;
 using IdentityServer.Tokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -184,7 +185,7 @@ public sealed class SigningKeyLoadingTests : IDisposable
     }
 
     private static string JwksJson(SigningKeyRing ring) =>
-        System.Text.Encoding.UTF8.GetString(new DiscoveryDocument(new ProtocolOptions { Issuer = Issuer }, ring).Jwks);
+        System.Text.Encoding.UTF8.GetString(new DiscoveryDocument(new ServerOptions { Issuer = Issuer }, ring, new TokenGrantRegistry([])).Jwks);
 
     /// <summary>The ring's active key signs a token that its own published JWKS (and nothing else) validates.</summary>
     private static async Task AssertSignsVerifiablyAsync(SigningKeyRing ring)

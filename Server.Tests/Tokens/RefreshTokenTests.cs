@@ -56,7 +56,7 @@ public abstract class RefreshTokenTests(ServerFactory server)
         // A code whose reference collides with a stored token (unique index) fails the insert: its grant must not remain.
         var failed = await server.WithDatabaseAsync(async db =>
         {
-            var grants = new GrantStore(db, server.Time, server.Services.GetRequiredService<GrantQueries>());
+            var grants = new GrantStore(db, server.Time, server.Services.GetRequiredService<NpgsqlPoolReset>());
             var grant = new OAuthAuthorization
             {
                 ApplicationId = scenario.App.ApplicationId,

@@ -170,14 +170,14 @@ public abstract class RevocationTests(ServerFactory server)
         var aliceOnSecondApp = await alice.SignInAsync(client: secondApp);
         var bobOnApp = await bob.SignInAsync();
 
-        Assert.Equal(2, await WithGrantStoreAsync(g => g.RevokeSubjectAsync(alice.User.Id, CancellationToken.None)));
+        Assert.Equal(2, await WithTokenFamiliesAsync(g => g.RevokeSubjectAsync(alice.User.Id, CancellationToken.None)));
 
         await AssertFamilyEndedAsync(alice, aliceOnApp, alice.App);
         await AssertFamilyEndedAsync(alice, aliceOnSecondApp, secondApp);
         await bob.AssertActiveAsync(bobOnApp.AccessToken);
         await bob.RotateAsync(bobOnApp.RefreshToken!);
         // Nothing left to revoke: a second call changes nothing.
-        Assert.Equal(0, await WithGrantStoreAsync(g => g.RevokeSubjectAsync(alice.User.Id, CancellationToken.None)));
+        Assert.Equal(0, await WithTokenFamiliesAsync(g => g.RevokeSubjectAsync(alice.User.Id, CancellationToken.None)));
     }
 
     [Fact]
@@ -192,12 +192,12 @@ public abstract class RevocationTests(ServerFactory server)
         var bobOnApp = await bob.SignInAsync();
 
         // One person's grants of the client (the account page's "remove this app").
-        Assert.Equal(1, await WithGrantStoreAsync(g => g.RevokeClientAsync(alice.App.ApplicationId, bob.User.Id, CancellationToken.None)));
+        Assert.Equal(1, await WithTokenFamiliesAsync(g => g.RevokeClientAsync(alice.App.ApplicationId, bob.User.Id, CancellationToken.None)));
         await AssertFamilyEndedAsync(bob, bobOnApp, bob.App);
         await alice.AssertActiveAsync(aliceOnApp.AccessToken);
 
         // Everyone's (the admin's "revoke this client"): other clients are untouched.
-        Assert.Equal(2, await WithGrantStoreAsync(g => g.RevokeClientAsync(alice.App.ApplicationId, null, CancellationToken.None)));
+        Assert.Equal(2, await WithTokenFamiliesAsync(g => g.RevokeClientAsync(alice.App.ApplicationId, null, CancellationToken.None)));
         await AssertFamilyEndedAsync(alice, aliceOnApp, alice.App);
         await AssertFamilyEndedAsync(alice, aliceAgainOnApp, alice.App);
         await alice.AssertActiveAsync(aliceOnSecondApp.AccessToken);
@@ -222,10 +222,10 @@ public abstract class RevocationTests(ServerFactory server)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    private async Task<T> WithGrantStoreAsync<T>(Func<GrantStore, Task<T>> work)
+    private async Task<T> WithTokenFamiliesAsync<T>(Func<TokenFamilies, Task<T>> work)
     {
         await using var scope = server.Services.CreateAsyncScope();
-        return await work(scope.ServiceProvider.GetRequiredService<GrantStore>());
+        return await work(scope.ServiceProvider.GetRequiredService<TokenFamilies>());
     }
 
     private static async Task AssertFamilyEndedAsync(TokenScenario scenario, IssuedTokens tokens, TestClient client)

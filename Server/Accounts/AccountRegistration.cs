@@ -17,6 +17,7 @@ public static class AccountRegistration
         authentication.AddFederation(builder.Configuration);
         services.AddSingleton(builder.Configuration.GetSection(AccountOptions.Section).Get<AccountOptions>() ?? new AccountOptions());
         services.AddScoped<AccountLookup>();
+        services.AddSingleton<AccountQueries>();
         services.AddIdentityCore<ApplicationUser>(options =>
             {
                 options.User.RequireUniqueEmail = false;

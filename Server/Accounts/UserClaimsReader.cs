@@ -1,16 +1,15 @@
 using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Tokens;
-using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Accounts;
 
 /// <summary>The standard claims a person's granted scopes release (OpenID Connect Core §5.4).</summary>
-public sealed class UserClaimsReader(IdentityDbContext db)
+public sealed class UserClaimsReader(IdentityDbContext db, AccountQueries queries)
 {
     public async Task<UserClaimSet?> ReadAsync(string subject, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken)
     {
-        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == subject, cancellationToken);
+        var user = await queries.UserById(db, subject, cancellationToken);
         return user is null ? null : For(user, scopes);
     }
 

@@ -1,4 +1,5 @@
 using IdentityServer.Clients;
+using IdentityServer.Hosting;
 
 namespace IdentityServer.Protocol;
 
@@ -7,7 +8,7 @@ namespace IdentityServer.Protocol;
 /// <c>resource</c> parameter picks among them. A token that carries openid is also for this server's userinfo endpoint,
 /// and a token with no resource at all is for this server alone.
 /// </summary>
-public sealed class AudienceResolver(ScopeCatalog scopeCatalog, ProtocolOptions protocol)
+public sealed class AudienceResolver(ScopeCatalog scopeCatalog, ServerOptions protocol)
 {
     public async Task<(IReadOnlyList<string> Audiences, string? Error)> ResolveAsync(
         ClientDescriptor client, IReadOnlyCollection<string> scopes, IReadOnlyList<string> requestedResources, CancellationToken cancellationToken)

@@ -1,37 +1,23 @@
 using IdentityServer.Accounts;
-using IdentityServer.Data;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol;
 
 /// <summary>
-/// Issues an authorization code. Each code starts a new token family: an ad-hoc authorization that its refresh tokens
-/// will hang off, so a replayed code or a reused refresh token revokes exactly that family, nothing else. Both rows are
-/// written in one transaction: nothing half-written.
+/// Answers a validated authorization request with a code (RFC 6749 §4.1.2): what the code stands for (the request's
+/// redirect_uri, PKCE challenge and nonce, the person's claims as of this sign-in) goes into its payload, and the token
+/// lifecycle starts a new family with it.
 /// </summary>
-public sealed class AuthorizationCodeIssuer(GrantStore grants, TokenOptions options)
+public sealed class AuthorizationCodeIssuer(UserClaimsReader users, TokenFamilies families)
 {
+    /// <summary>The code's opaque value; null when the signed-in account no longer exists.</summary>
     public async Task<string?> IssueAsync(AuthorizationRequest request, SignInSession session, CancellationToken cancellationToken)
     {
-        var user = await grants.FindUserAsync(session.Subject, cancellationToken);
-        if (user is null)
+        var claims = await users.ReadAsync(session.Subject, request.Scopes, cancellationToken);
+        if (claims is null)
         {
             return null;
         }
-
-        var lifetimes = TokenLifetimes.For(request.Client, options);
-        var now = grants.Now;
-        var family = new OAuthAuthorization
-        {
-            ApplicationId = request.Client.Id,
-            Subject = session.Subject,
-            Status = Statuses.Valid,
-            Type = AuthorizationTypes.AdHoc,
-            Scopes = string.Join(' ', request.Scopes),
-            SessionId = session.SessionId,
-            CreationDate = now,
-            ExpirationDate = now + lifetimes.RefreshTokenAbsolute,
-        };
 
         var payload = new GrantPayload
         {
@@ -39,13 +25,12 @@ public sealed class AuthorizationCodeIssuer(GrantStore grants, TokenOptions opti
             Resources = [.. request.Resources],
             AuthTime = session.AuthTime.ToUnixTimeSeconds(),
             SessionId = session.SessionId,
-            Claims = UserClaimsReader.For(user, request.Scopes),
+            Claims = claims,
+            // §4.1.3: the token request must then repeat it exactly.
             RedirectUri = request.RedirectUriProvided ? request.RedirectUri : null,
             CodeChallenge = request.CodeChallenge,
             Nonce = request.Nonce,
         };
-        var code = grants.NewToken(TokenTypes.AuthorizationCode, request.Client.Id, family.Id, session.Subject, payload, now + lifetimes.AuthorizationCode);
-        await grants.AddGrantWithTokenAsync(family, code.Token, cancellationToken);
-        return code.Value;
+        return await families.IssueCodeAsync(request.Client, new CodeIssue(session.Subject, session.SessionId, request.Scopes, payload), cancellationToken);
     }
 }

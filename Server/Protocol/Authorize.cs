@@ -26,7 +26,7 @@ public static class AuthorizeEndpoint
         AuthorizationRequestValidator validator,
         AuthorizationCodeIssuer codes,
         ConsentService consent,
-        ProtocolOptions protocol,
+        ServerOptions protocol,
         TimeProvider time,
         ILoggerFactory loggers)
     {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using IdentityServer.Clients;
 using IdentityServer.Clients.Admin;
-using IdentityServer.Protocol.Grants;
+using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -11,21 +11,21 @@ namespace IdentityServer.Protocol;
 /// The discovery document (OpenID Connect Discovery 1.0 §3) and the JWKS (RFC 7517), serialized once per
 /// configuration and key ring rather than per request. They list only what the server implements.
 /// </summary>
-public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing keys, DynamicRegistrationOptions? registration = null)
+public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, DynamicRegistrationOptions? registration = null)
 {
-    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys, registration?.Enabled == true));
+    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys, grants, registration?.Enabled == true));
     private readonly Lazy<byte[]> _jwks = new(() => BuildJwks(keys));
 
     public byte[] Configuration => _configuration.Value;
     public byte[] Jwks => _jwks.Value;
 
     /// <summary>The absolute URL of an endpoint under the issuer.</summary>
-    public static string EndpointUrl(ProtocolOptions protocol, string path) => protocol.Issuer.TrimEnd('/') + path;
+    public static string EndpointUrl(ServerOptions protocol, string path) => protocol.Issuer.TrimEnd('/') + path;
 
     private static readonly string[] ClientAuthMethods = ["client_secret_basic", "client_secret_post", "none"];
     private static readonly string[] ConfidentialAuthMethods = ["client_secret_basic", "client_secret_post"];
 
-    private static byte[] BuildConfiguration(ProtocolOptions protocol, SigningKeyRing keys, bool registrationEnabled)
+    private static byte[] BuildConfiguration(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, bool registrationEnabled)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -47,7 +47,7 @@ public sealed class DiscoveryDocument(ProtocolOptions protocol, SigningKeyRing k
             WriteArray(json, "scopes_supported", ScopeCatalog.StandardScopes.Keys);
             WriteArray(json, "response_types_supported", ["code"]);
             WriteArray(json, "response_modes_supported", [ResponseModes.Query, ResponseModes.Fragment, ResponseModes.FormPost]);
-            WriteArray(json, "grant_types_supported", GrantTypes.All);
+            WriteArray(json, "grant_types_supported", grants.GrantTypes);
             WriteArray(json, "code_challenge_methods_supported", ["S256"]);
             WriteArray(json, "token_endpoint_auth_methods_supported", ClientAuthMethods);
             WriteArray(json, "introspection_endpoint_auth_methods_supported", ConfidentialAuthMethods);

@@ -1,6 +1,7 @@
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Clients;
+using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
@@ -16,7 +17,7 @@ public sealed record EndSessionRequest(ClientDescriptor? Client, string? PostLog
 /// Validates logout requests and performs the logout. A post_logout_redirect_uri is followed only when the client is
 /// identified (client_id or id_token_hint) and the URI is registered for it, compared exactly (§3); otherwise no redirect.
 /// </summary>
-public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, ProtocolOptions protocol, SessionService sessions)
+public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, ServerOptions protocol, SessionService sessions)
 {
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 

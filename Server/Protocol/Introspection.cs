@@ -1,6 +1,5 @@
 using System.Text.Json;
 using IdentityServer.Clients;
-using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 
@@ -16,28 +15,17 @@ public static class IntrospectionEndpoint
 {
     public static IEndpointRouteBuilder MapIntrospectionEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Introspection, HandleAsync).DisableAntiforgery().RequireRateLimit(RateLimitScope.TokenEndpoints);
+        app.MapPost(EndpointPaths.Introspection, HandleAsync).RequireClientAuthentication()
+            .DisableAntiforgery().RequireRateLimit(RateLimitScope.TokenEndpoints);
         return app;
     }
 
     private static readonly OAuthJsonResult Inactive = new(StatusCodes.Status200OK, json => json.WriteBoolean("active", false));
 
-    private static async Task<IResult> HandleAsync(HttpContext context, ClientAuthenticator authenticator, AccessTokenValidator validator,
-        GrantStore grants, ClientStore clients, ProtocolOptions protocol)
+    private static async Task<IResult> HandleAsync(ClientRequest request, AccessTokenValidator validator, AccessTokenStatus status,
+        TokenFamilies families, ServerOptions server)
     {
-        var cancellationToken = context.RequestAborted;
-        var parameters = await OAuthParameters.ReadAsync(context.Request, cancellationToken);
-        if (parameters.NotAForm)
-        {
-            return new OAuthError(OAuthErrors.InvalidRequest, parameters.FormProblem).ToJson();
-        }
-
-        var authentication = await authenticator.AuthenticateAsync(context.Request, parameters, cancellationToken);
-        if (authentication.Client is not { } caller)
-        {
-            return authentication.ErrorResult();
-        }
-
+        var caller = request.Client;
         // §2.1 requires the caller to be authenticated, against token scanning; a public client's client_id proves nothing,
         // which is why discovery lists only the secret-based methods for this endpoint.
         if (!caller.IsConfidential)
@@ -50,23 +38,20 @@ public static class IntrospectionEndpoint
             return new OAuthError(OAuthErrors.UnauthorizedClient, "This client may not introspect tokens.", StatusCodes.Status403Forbidden).ToJson();
         }
 
-        if (parameters.Duplicate is not null || parameters["token"] is not { } token)
+        if (request.Parameters["token"] is not { } token)
         {
             return new OAuthError(OAuthErrors.InvalidRequest, "Send exactly one token parameter.").ToJson();
         }
 
-        // The hint only orders the lookups (§2.1); both kinds are tried.
+        // The hint only orders the lookups (§2.1): a JWT can only be an access token and an opaque value only a refresh token.
         var looksLikeJwt = token.AsSpan().Count('.') == 2;
-        if (looksLikeJwt)
-        {
-            return await IntrospectAccessTokenAsync(token, caller, validator, grants, clients, protocol, cancellationToken);
-        }
-
-        return await IntrospectRefreshTokenAsync(token, caller, grants, protocol, cancellationToken);
+        return looksLikeJwt
+            ? await IntrospectAccessTokenAsync(token, caller, validator, status, server, request.Aborted)
+            : await IntrospectRefreshTokenAsync(token, caller, families, server, request.Aborted);
     }
 
     private static async Task<IResult> IntrospectAccessTokenAsync(string token, ClientDescriptor caller, AccessTokenValidator validator,
-        GrantStore grants, ClientStore clients, ProtocolOptions protocol, CancellationToken cancellationToken)
+        AccessTokenStatus status, ServerOptions server, CancellationToken cancellationToken)
     {
         var validated = await validator.ValidateAsync(token);
         if (validated is null)
@@ -75,13 +60,8 @@ public static class IntrospectionEndpoint
         }
 
         var meantForCaller = validated.Audiences.Contains(caller.ResourceIdentifier) || validated.ClientId == caller.ClientId;
-        if (!meantForCaller)
-        {
-            return Inactive;
-        }
-
-        var owner = validated.ClientId == caller.ClientId ? caller : await clients.FindAsync(validated.ClientId, cancellationToken);
-        if (owner is not { Enabled: true } || !await grants.IsAccessTokenLiveAsync(validated, cancellationToken))
+        var owner = validated.ClientId == caller.ClientId ? caller : null;
+        if (!meantForCaller || !await status.IsLiveAsync(validated, cancellationToken, owner))
         {
             return Inactive;
         }
@@ -89,7 +69,7 @@ public static class IntrospectionEndpoint
         return new OAuthJsonResult(StatusCodes.Status200OK, json =>
         {
             json.WriteBoolean("active", true);
-            json.WriteString("iss", protocol.Issuer);
+            json.WriteString("iss", server.Issuer);
             json.WriteString("sub", validated.Subject);
             json.WriteString("client_id", validated.ClientId);
             if (validated.Scopes.Count > 0)
@@ -106,26 +86,23 @@ public static class IntrospectionEndpoint
     }
 
     /// <summary>A refresh token is visible only to the client it was issued to; its status comes from the database.</summary>
-    private static async Task<IResult> IntrospectRefreshTokenAsync(string token, ClientDescriptor caller, GrantStore grants,
-        ProtocolOptions protocol, CancellationToken cancellationToken)
+    private static async Task<IResult> IntrospectRefreshTokenAsync(string token, ClientDescriptor caller, TokenFamilies families,
+        ServerOptions server, CancellationToken cancellationToken)
     {
-        var stored = await grants.FindTokenAsync(token, cancellationToken);
-        if (stored is null || stored.Type != TokenTypes.RefreshToken || stored.ApplicationId != caller.Id
-            || stored.Status != Statuses.Valid || stored.Authorization?.Status != Statuses.Valid || stored.ExpirationDate <= grants.Now)
+        if (await families.FindActiveRefreshTokenAsync(caller, token, cancellationToken) is not { } active)
         {
             return Inactive;
         }
 
-        var payload = GrantPayload.Deserialize(stored.Payload);
         return new OAuthJsonResult(StatusCodes.Status200OK, json =>
         {
             json.WriteBoolean("active", true);
-            json.WriteString("iss", protocol.Issuer);
-            json.WriteString("sub", stored.Subject);
+            json.WriteString("iss", server.Issuer);
+            json.WriteString("sub", active.Subject);
             json.WriteString("client_id", caller.ClientId);
-            json.WriteString("scope", string.Join(' ', payload.Scopes));
-            json.WriteNumber("exp", new DateTimeOffset(DateTime.SpecifyKind(stored.ExpirationDate, DateTimeKind.Utc)).ToUnixTimeSeconds());
-            json.WriteNumber("iat", new DateTimeOffset(DateTime.SpecifyKind(stored.CreationDate, DateTimeKind.Utc)).ToUnixTimeSeconds());
+            json.WriteString("scope", string.Join(' ', active.Scopes));
+            json.WriteNumber("exp", new DateTimeOffset(DateTime.SpecifyKind(active.ExpiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
+            json.WriteNumber("iat", new DateTimeOffset(DateTime.SpecifyKind(active.IssuedAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
             // No token_type: §2.2 means an access-token type of RFC 6749 §7.1 (Bearer), which a refresh token has not.
         });
     }

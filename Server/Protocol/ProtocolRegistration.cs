@@ -1,3 +1,4 @@
+using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol.Grants;
 
@@ -7,19 +8,23 @@ public static class ProtocolRegistration
 {
     public static WebApplicationBuilder AddProtocol(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ProtocolOptions.Section).Get<ProtocolOptions>() ?? new ProtocolOptions();
+        var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         ValidateIssuer(options.Issuer, builder.Environment.IsDevelopment());
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();
         builder.Services.AddProtocolCors();
         builder.Services.AddSingleton<ClientAuthenticator>();
+        builder.Services.AddSingleton<ClientAuthenticationFilter>();
         builder.Services.AddSingleton<AudienceResolver>();
         builder.Services.AddSingleton<AuthorizationRequestValidator>();
         builder.Services.AddScoped<AuthorizationCodeIssuer>();
         builder.Services.AddSingleton<TokenResponseFactory>();
-        builder.Services.AddScoped<AuthorizationCodeGrant>();
-        builder.Services.AddScoped<RefreshTokenGrant>();
-        builder.Services.AddScoped<ClientCredentialsGrant>();
+        // The grant registry: the token endpoint, discovery and the client rules all read this one list.
+        TokenGrantRegistry.AddTokenGrant<AuthorizationCodeGrant>(builder.Services);
+        TokenGrantRegistry.AddTokenGrant<RefreshTokenGrant>(builder.Services);
+        TokenGrantRegistry.AddTokenGrant<ClientCredentialsGrant>(builder.Services);
+        builder.Services.AddSingleton<TokenGrantRegistry>();
+        builder.Services.AddSingleton<IGrantTypeCatalog>(services => services.GetRequiredService<TokenGrantRegistry>());
         builder.Services.AddScoped<EndSessionHandler>();
         return builder;
     }

@@ -14,27 +14,16 @@ public static class RevocationEndpoint
 {
     public static IEndpointRouteBuilder MapRevocationEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapPost(EndpointPaths.Revocation, HandleAsync).DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins).RequireRateLimit(RateLimitScope.TokenEndpoints);
+        app.MapPost(EndpointPaths.Revocation, HandleAsync).RequireClientAuthentication()
+            .DisableAntiforgery().RequireCors(CorsSetup.ClientOrigins).RequireRateLimit(RateLimitScope.TokenEndpoints);
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext context, ClientAuthenticator authenticator, AccessTokenValidator validator,
-        GrantStore grants, ILoggerFactory loggers, AuditLog audit)
+    private static async Task<IResult> HandleAsync(ClientRequest request, AccessTokenValidator validator, AccessTokenStatus status,
+        TokenFamilies families, ILoggerFactory loggers, AuditLog audit)
     {
-        var cancellationToken = context.RequestAborted;
-        var parameters = await OAuthParameters.ReadAsync(context.Request, cancellationToken);
-        if (parameters.NotAForm)
-        {
-            return new OAuthError(OAuthErrors.InvalidRequest, parameters.FormProblem).ToJson();
-        }
-
-        var authentication = await authenticator.AuthenticateAsync(context.Request, parameters, cancellationToken);
-        if (authentication.Client is not { } client)
-        {
-            return authentication.ErrorResult();
-        }
-
-        if (parameters.Duplicate is not null || parameters["token"] is not { } token)
+        var client = request.Client;
+        if (request.Parameters["token"] is not { } token)
         {
             return new OAuthError(OAuthErrors.InvalidRequest, "Send exactly one token parameter.").ToJson();
         }
@@ -47,24 +36,19 @@ public static class RevocationEndpoint
             var validated = await validator.ValidateAsync(token);
             if (validated is not null && validated.ClientId == client.ClientId)
             {
-                await grants.RevokeAccessTokenAsync(validated.Jti, validated.ExpiresAt, cancellationToken);
+                await status.RevokeAsync(validated, request.Aborted);
                 logger.LogInformation("Access token {Jti} revoked by client {ClientId}", validated.Jti, client.ClientId);
                 await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "access_token.revoked", AuditOutcomes.Success,
                     AuditLog.ClientActor(client.ClientId), "access_token:" + validated.Jti)
                 { ClientId = client.ClientId, Details = new { validated.Subject } });
             }
         }
-        else
+        else if (await families.RevokeRefreshTokenFamilyAsync(client, token, request.Aborted) is var (subject, familyId))
         {
-            var stored = await grants.FindTokenAsync(token, cancellationToken);
-            if (stored is { Type: TokenTypes.RefreshToken, AuthorizationId: not null } && stored.ApplicationId == client.Id)
-            {
-                await grants.RevokeAuthorizationAsync(stored.AuthorizationId, cancellationToken);
-                logger.LogInformation("Refresh-token family {AuthorizationId} revoked by client {ClientId}", stored.AuthorizationId, client.ClientId);
-                await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "refresh_token.revoked", AuditOutcomes.Success,
-                    AuditLog.ClientActor(client.ClientId), "grant:" + stored.AuthorizationId)
-                { ClientId = client.ClientId, Details = new { stored.Subject } });
-            }
+            logger.LogInformation("Refresh-token family {AuthorizationId} revoked by client {ClientId}", familyId, client.ClientId);
+            await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "refresh_token.revoked", AuditOutcomes.Success,
+                AuditLog.ClientActor(client.ClientId), "grant:" + familyId)
+            { ClientId = client.ClientId, Details = new { Subject = subject } });
         }
 
         return new OAuthJsonResult(StatusCodes.Status200OK, _ => { });

@@ -1,5 +1,6 @@
 using IdentityServer.Accounts;
 using IdentityServer.Clients;
+using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol;
@@ -16,8 +17,8 @@ public static class UserInfoEndpoint
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext context, AccessTokenValidator validator, GrantStore grants,
-        UserClaimsReader users, ClientStore clients, ProtocolOptions protocol)
+    private static async Task<IResult> HandleAsync(HttpContext context, AccessTokenValidator validator, AccessTokenStatus status,
+        UserClaimsReader users, ServerOptions protocol)
     {
         var cancellationToken = context.RequestAborted;
         var (token, malformed) = await ReadBearerTokenAsync(context.Request, cancellationToken);
@@ -35,8 +36,7 @@ public static class UserInfoEndpoint
         var validated = await validator.ValidateAsync(token);
         // Live means: signature and expiry hold, the grant stands, the jti is not revoked and the client is still enabled.
         if (validated is null || !validated.Audiences.Contains(protocol.Issuer)
-            || await clients.FindAsync(validated.ClientId, cancellationToken) is not { Enabled: true }
-            || !await grants.IsAccessTokenLiveAsync(validated, cancellationToken))
+            || !await status.IsLiveAsync(validated, cancellationToken))
         {
             return Challenge(StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, "The access token is invalid, expired or revoked.");
         }

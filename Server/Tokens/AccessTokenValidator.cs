@@ -1,4 +1,4 @@
-using IdentityServer.Protocol;
+using IdentityServer.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -19,7 +19,7 @@ public sealed record ValidatedAccessToken(
 /// <summary>
 /// Validates this server's own access tokens the way a resource server would (signature through the published keys,
 /// issuer, RFC 9068 §4 typ at+jwt), with expiry checked against the server's <see cref="TimeProvider"/>.
-/// Whether the grant behind the token still stands is <see cref="TokenStatusService"/>'s question, not this one's.
+/// Whether the grant behind the token still stands is <see cref="AccessTokenStatus"/>'s question, not this one's.
 /// </summary>
 public sealed class AccessTokenValidator
 {
@@ -27,7 +27,7 @@ public sealed class AccessTokenValidator
     private readonly TokenValidationParameters _parameters;
     private readonly TimeProvider _time;
 
-    public AccessTokenValidator(SigningKeyRing keys, ProtocolOptions protocol, TimeProvider time)
+    public AccessTokenValidator(SigningKeyRing keys, ServerOptions protocol, TimeProvider time)
     {
         _time = time;
         _parameters = new TokenValidationParameters

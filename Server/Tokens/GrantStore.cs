@@ -1,26 +1,20 @@
+using System.Linq.Expressions;
 using IdentityServer.Data;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Tokens;
 
 /// <summary>
-/// The stateful half of the token design: authorizations (grants, token families) and reference tokens, with the
-/// status transitions that must be atomic across server instances. State changes are single conditional statements
-/// (UPDATE ... WHERE Status = 'valid'), so the database decides races, not a lock in one process.
+/// The rows behind <see cref="TokenFamilies"/> and <see cref="AccessTokenStatus"/>: authorizations (grants, token
+/// families) and reference tokens, with the status transitions that must be atomic across server instances. State
+/// changes are single conditional statements (UPDATE ... WHERE Status = 'valid'), so the database decides races, not a
+/// lock in one process. Only those two services use it.
 /// </summary>
-public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQueries queries)
+internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, NpgsqlPoolReset poolReset)
 {
-    public IdentityDbContext Database => db;
+    private readonly GrantQueries queries = new(poolReset);
 
     public DateTime Now => time.GetUtcNow().UtcDateTime;
-
-    /// <summary>Adds a reference token to the unit of work (the caller saves) and returns its opaque value.</summary>
-    public string AddToken(string type, string applicationId, string? authorizationId, string subject, GrantPayload payload, DateTime expiresAt)
-    {
-        var (token, value) = NewToken(type, applicationId, authorizationId, subject, payload, expiresAt);
-        db.Tokens.Add(token);
-        return value;
-    }
 
     /// <summary>A new reference token (not yet stored) and its opaque value; only the value's hash is kept.</summary>
     public (OAuthToken Token, string Value) NewToken(string type, string applicationId, string? authorizationId, string subject,
@@ -41,10 +35,6 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         };
         return (token, value);
     }
-
-    /// <summary>The person a grant is for, by subject; null when the account no longer exists.</summary>
-    public Task<ApplicationUser?> FindUserAsync(string subject, CancellationToken cancellationToken) =>
-        queries.UserById(db, subject, cancellationToken);
 
     /// <summary>
     /// Stores a new grant (token family) and the first token of it (an authorization code) together: nothing
@@ -88,6 +78,14 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
 
         return await queries.TokenByReferenceAsync(db, OpaqueToken.Hash(value!), cancellationToken);
     }
+
+    /// <summary>Finds a reference token by the hash of its value (a token read before, read again).</summary>
+    public Task<OAuthToken?> FindTokenByReferenceAsync(string referenceId, CancellationToken cancellationToken) =>
+        queries.TokenByReferenceAsync(db, referenceId, cancellationToken);
+
+    /// <summary>Stores one more token of a family, outside any redemption (a successor within the reuse leeway).</summary>
+    public Task InsertTokenAsync(OAuthToken token, CancellationToken cancellationToken) =>
+        queries.ExecuteAsync(db, InsertTokenSql, TokenParameters(token), cancellationToken);
 
     /// <summary>
     /// Marks a valid token redeemed and, when given, stores its successor (a code's first refresh token, a rotated
@@ -142,24 +140,9 @@ public sealed class GrantStore(IdentityDbContext db, TimeProvider time, GrantQue
         ("t_status", t.Status), ("t_subject", t.Subject), ("t_type", t.Type),
     ];
 
-    /// <summary>Revokes a grant and every token of it (a whole refresh-token family, or what a replayed code issued).</summary>
-    public async Task RevokeAuthorizationAsync(string authorizationId, CancellationToken cancellationToken)
-    {
-        await RevokeAsync(db.Authorizations.Where(a => a.Id == authorizationId), cancellationToken);
-    }
-
-    /// <summary>Revokes every grant of a person (sign out everywhere).</summary>
-    public Task<int> RevokeSubjectAsync(string subject, CancellationToken cancellationToken) =>
-        RevokeAsync(db.Authorizations.Where(a => a.Subject == subject), cancellationToken);
-
-    /// <summary>Revokes every grant of one client, optionally only one person's.</summary>
-    public Task<int> RevokeClientAsync(string applicationId, string? subject, CancellationToken cancellationToken) =>
-        RevokeAsync(db.Authorizations.Where(a => a.ApplicationId == applicationId && (subject == null || a.Subject == subject)), cancellationToken);
-
-    /// <summary>Revokes the grants created in one sign-in session, optionally only one client's (RP-initiated logout).</summary>
-    public Task<int> RevokeSessionAsync(string sessionId, string? applicationId, CancellationToken cancellationToken) =>
-        RevokeAsync(db.Authorizations.Where(a => a.SessionId == sessionId && a.Type == AuthorizationTypes.AdHoc
-            && (applicationId == null || a.ApplicationId == applicationId)), cancellationToken);
+    /// <summary>Revokes the valid grants that <paramref name="which"/> selects, and every token of them.</summary>
+    public Task<int> RevokeAuthorizationsAsync(Expression<Func<OAuthAuthorization, bool>> which, CancellationToken cancellationToken) =>
+        RevokeAsync(db.Authorizations.Where(which), cancellationToken);
 
     private async Task<int> RevokeAsync(IQueryable<OAuthAuthorization> authorizations, CancellationToken cancellationToken)
     {

@@ -1,4 +1,4 @@
-using IdentityServer.Protocol;
+using IdentityServer.Hosting;
 
 namespace IdentityServer.Tokens;
 
@@ -26,7 +26,7 @@ public sealed record IdentityTokenRequest(
     UserClaimSet? Claims);
 
 /// <summary>Mints the JWTs this server issues: RFC 9068 access tokens and OpenID Connect identity tokens.</summary>
-public sealed class TokenIssuer(JwtWriter writer, ProtocolOptions protocol, TimeProvider time)
+public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimeProvider time)
 {
     /// <summary>Private claim naming the grant (Authorizations row) a token belongs to, so introspection can check it.</summary>
     public const string AuthorizationIdClaim = "grant_id";

@@ -13,8 +13,8 @@ public static class TokenRegistration
         builder.Services.AddSingleton<JwtWriter>();
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddSingleton<AccessTokenValidator>();
-        builder.Services.AddSingleton<GrantQueries>();
-        builder.Services.AddScoped<GrantStore>();
+        builder.Services.AddScoped<TokenFamilies>();
+        builder.Services.AddScoped<AccessTokenStatus>();
         return builder;
     }
 }

@@ -1,5 +1,4 @@
 using IdentityServer.Data;
-using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +10,7 @@ namespace IdentityServer.Accounts.Sessions;
 /// is also the <c>sid</c> claim. Deleting the row ends the session on every instance at once. "Last seen" is written
 /// at most once a minute per session, so an active browser does not turn every request into a write.
 /// </summary>
-public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessionOptions options, TimeProvider time, GrantQueries queries)
+public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessionOptions options, TimeProvider time, AccountQueries queries)
     : ITicketStore
 {
     private static readonly TimeSpan LastSeenResolution = TimeSpan.FromMinutes(1);

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
@@ -49,7 +50,7 @@ public sealed class LogoutDelivery(
     IServiceScopeFactory scopes,
     IHttpClientFactory httpClients,
     JwtWriter writer,
-    ProtocolOptions protocol,
+    ServerOptions protocol,
     TimeProvider time,
     ILogger<LogoutDelivery> logger) : BackgroundService
 {

@@ -16,7 +16,7 @@ public sealed record AppGrantView(string ApplicationId, string ClientName, IRead
 /// rows (the ticket store reads them on each request) and grants are checked by the token and introspection endpoints.
 /// Every ended session is announced to the apps that used it (back-channel logout).
 /// </summary>
-public sealed class SessionService(IdentityDbContext db, GrantStore grants, LogoutNotifier notifier, TimeProvider time, AuditLog audit)
+public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, LogoutNotifier notifier, TimeProvider time, AuditLog audit)
 {
     public async Task<IReadOnlyList<SessionView>> ListSessionsAsync(string subject, CancellationToken cancellationToken)
     {

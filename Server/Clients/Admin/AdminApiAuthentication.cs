@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Authentication;
@@ -20,9 +21,8 @@ public sealed class AdminApiAuthentication(
     ILoggerFactory logger,
     UrlEncoder encoder,
     AccessTokenValidator validator,
-    GrantStore grants,
-    ClientStore clients,
-    ProtocolOptions protocol,
+    AccessTokenStatus tokenStatus,
+    ServerOptions protocol,
     UserManager<ApplicationUser> users)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -46,8 +46,7 @@ public sealed class AdminApiAuthentication(
             return AuthenticateResult.Fail("The access token is invalid, expired or not meant for this server.");
         }
 
-        var client = await clients.FindAsync(validated.ClientId, Context.RequestAborted);
-        if (client is not { Enabled: true } || !await grants.IsAccessTokenLiveAsync(validated, Context.RequestAborted))
+        if (!await tokenStatus.IsLiveAsync(validated, Context.RequestAborted))
         {
             return AuthenticateResult.Fail("The access token was revoked or its client is disabled.");
         }

@@ -26,7 +26,7 @@ public sealed class ClientAdminService(
     IdentityDbContext db,
     ClientStore store,
     ScopeCatalog scopes,
-    GrantStore grants,
+    TokenFamilies grants,
     AdminAuditLog audit,
     AdminOptions options,
     TimeProvider time)
@@ -237,7 +237,7 @@ public sealed class ClientAdminService(
             return false;
         }
 
-        await grants.RevokeAuthorizationAsync(grantId, cancellationToken);
+        await grants.RevokeFamilyAsync(grantId, cancellationToken);
         await audit.RecordAsync(actor, "client.grant_revoked", AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
         return true;
     }

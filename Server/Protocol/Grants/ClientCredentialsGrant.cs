@@ -11,6 +11,8 @@ public sealed class ClientCredentialsGrant(
     AudienceResolver audiences,
     TokenResponseFactory responses) : ITokenGrant
 {
+    public static string GrantType => GrantTypes.ClientCredentials;
+
     public async Task<IResult> HandleAsync(ClientDescriptor client, OAuthParameters parameters, CancellationToken cancellationToken)
     {
         if (!client.IsConfidential)

@@ -1,13 +1,5 @@
 namespace IdentityServer.Protocol;
 
-public sealed class ProtocolOptions
-{
-    public const string Section = "Server";
-
-    /// <summary>The issuer identifier, used exactly as configured in tokens, discovery and the iss response parameter.</summary>
-    public string Issuer { get; set; } = "";
-}
-
 /// <summary>Where each endpoint lives, relative to the issuer.</summary>
 public static class EndpointPaths
 {
