@@ -45,4 +45,21 @@ public sealed class AudienceResolver(ScopeCatalog scopeCatalog, ServerOptions pr
 
         return (audiences, null);
     }
+
+    /// <summary>
+    /// The audiences of a token issued from a stored grant (code redemption, refresh). RFC 8707 §2.2: the token request
+    /// may narrow the resources of the authorization request, never add to them; without a resource parameter the
+    /// grant's own resources stand.
+    /// </summary>
+    public Task<(IReadOnlyList<string> Audiences, string? Error)> ResolveWithinGrantAsync(
+        ClientDescriptor client, IReadOnlyCollection<string> scopes, IReadOnlyList<string> requestedResources, string[] grantedResources,
+        CancellationToken cancellationToken)
+    {
+        if (requestedResources.Count > 0 && grantedResources.Length > 0 && requestedResources.Any(r => !grantedResources.Contains(r)))
+        {
+            return Task.FromResult<(IReadOnlyList<string>, string?)>(([], "The resource was not part of the authorization request."));
+        }
+
+        return ResolveAsync(client, scopes, requestedResources.Count > 0 ? requestedResources : grantedResources, cancellationToken);
+    }
 }

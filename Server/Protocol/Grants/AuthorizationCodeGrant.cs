@@ -46,14 +46,7 @@ public sealed partial class AuthorizationCodeGrant(
             return Mismatch("PKCE verification failed", client);
         }
 
-        var resources = parameters.All("resource");
-        if (resources.Count > 0 && payload.Resources.Length > 0 && resources.Any(r => !payload.Resources.Contains(r)))
-        {
-            // RFC 8707 §2.2: the token request may narrow the resources of the authorization request, not add to them.
-            return Error(OAuthErrors.InvalidTarget, "The resource was not part of the authorization request.");
-        }
-
-        var audienceResult = await audiences.ResolveAsync(client, payload.Scopes, resources.Count > 0 ? resources : payload.Resources, cancellationToken);
+        var audienceResult = await audiences.ResolveWithinGrantAsync(client, payload.Scopes, parameters.All("resource"), payload.Resources, cancellationToken);
         if (audienceResult.Error is not null)
         {
             return Error(OAuthErrors.InvalidTarget, audienceResult.Error);

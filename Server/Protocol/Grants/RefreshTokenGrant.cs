@@ -40,14 +40,7 @@ public sealed class RefreshTokenGrant(TokenFamilies families, AudienceResolver a
             scopes = requested;
         }
 
-        var resources = parameters.All("resource");
-        if (resources.Count > 0 && payload.Resources.Length > 0 && resources.Any(r => !payload.Resources.Contains(r)))
-        {
-            // RFC 8707 §2.2: a refresh may narrow the resources of the original grant, not add to them.
-            return Error(OAuthErrors.InvalidTarget, "The resource was not part of the original grant.");
-        }
-
-        var audienceResult = await audiences.ResolveAsync(client, scopes, resources.Count > 0 ? resources : payload.Resources, cancellationToken);
+        var audienceResult = await audiences.ResolveWithinGrantAsync(client, scopes, parameters.All("resource"), payload.Resources, cancellationToken);
         if (audienceResult.Error is not null)
         {
             return Error(OAuthErrors.InvalidTarget, audienceResult.Error);
