@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using IdentityServer.Clients;
 
 namespace IdentityServer.Protocol;
@@ -5,6 +6,9 @@ namespace IdentityServer.Protocol;
 /// <summary>An authorization request whose client and redirect URI are trusted, so errors may now go back to the client.</summary>
 public sealed class AuthorizationRequest
 {
+    /// <summary>The prompt of a request without one: shared, so that such a request allocates no set.</summary>
+    internal static readonly IReadOnlySet<string> NoPrompt = FrozenSet<string>.Empty;
+
     public required ClientDescriptor Client { get; init; }
     public required string RedirectUri { get; init; }
     /// <summary>Whether redirect_uri was sent; then the token request must repeat it (RFC 6749 §4.1.3).</summary>
@@ -15,7 +19,7 @@ public sealed class AuthorizationRequest
     public IReadOnlyList<string> Resources { get; init; } = [];
     public string? Nonce { get; init; }
     public string? CodeChallenge { get; init; }
-    public IReadOnlySet<string> Prompt { get; init; } = new HashSet<string>();
+    public IReadOnlySet<string> Prompt { get; init; } = NoPrompt;
     public int? MaxAge { get; init; }
     public string? LoginHint { get; init; }
     public string? UiLocales { get; init; }

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using IdentityServer.Clients;
+using IdentityServer.Protocol.Authorization;
 
 namespace IdentityServer.Protocol;
 
@@ -7,8 +9,10 @@ namespace IdentityServer.Protocol;
 public sealed record AuthorizationValidation(AuthorizationRequest? Request, OAuthError? ClientError, string? PageError, AuthorizationRequest? ErrorTarget);
 
 /// <summary>
-/// Validates /authorize requests. Order matters: until client_id and redirect_uri are trusted, an error is shown to the
-/// person and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1); after that, errors go back to the client.
+/// Validates /authorize requests as a sequence of small named steps over one <see cref="AuthorizationContext"/>. A step
+/// returns null to continue, or the error that ends the request. Order matters: until client_id and redirect_uri are
+/// trusted, an error is shown to the person and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1); after that, errors
+/// go back to the client. Within each phase the first failing step decides the error.
 /// </summary>
 public sealed partial class AuthorizationRequestValidator(ClientStore clients, ScopeCatalog scopeCatalog, AudienceResolver audiences)
 {
@@ -16,169 +20,227 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
 
     public async Task<AuthorizationValidation> ValidateAsync(OAuthParameters parameters, CancellationToken cancellationToken)
     {
-        var clientId = parameters["client_id"];
-        if (clientId is null)
+        var context = new AuthorizationContext(parameters);
+
+        // Phase 1, errors shown to the person: the client and where to send it answers are not trusted yet.
+        var pageError = ClientIdPresent(context)
+            ?? await ClientRegisteredAsync(context, cancellationToken)
+            ?? ClientIdAndRedirectUriOnce(context)
+            ?? RedirectUriPresentOrImplied(context)
+            ?? RedirectUriRegistered(context);
+        if (pageError is not null)
         {
-            return Page("The request has no client_id.");
+            return new AuthorizationValidation(null, null, pageError, null);
         }
 
+        // Phase 2, errors sent back to the client's redirect_uri.
+        var clientError = ParametersOnce(context)
+            ?? ResponseModeSupported(context)
+            ?? ParametersShortEnough(context)
+            ?? NoRequestObject(context)
+            ?? NoRequestUri(context)
+            ?? ResponseTypePresent(context)
+            ?? ResponseTypeIsCode(context)
+            ?? ClientMayUseCodeFlow(context)
+            ?? CodeChallengePresent(context)
+            ?? CodeChallengeMethodIsS256(context)
+            ?? CodeChallengeIsSha256(context)
+            ?? PromptValuesKnown(context)
+            ?? PromptNoneAlone(context)
+            ?? MaxAgeIsSeconds(context)
+            ?? await ScopesAllowedAsync(context, cancellationToken)
+            ?? await ResourcesAllowedAsync(context, cancellationToken);
+        return clientError is null
+            ? new AuthorizationValidation(context.ToRequest(), null, null, null)
+            : new AuthorizationValidation(null, clientError, null, context.ToErrorTarget());
+    }
+
+    // ---- Phase 1: errors for the person (never redirected) ----
+
+    /// <summary>RFC 6749 §4.1.1 (client_id is required) and §4.1.2.1 (a missing client identifier is not redirected).</summary>
+    private static string? ClientIdPresent(AuthorizationContext context) =>
+        context.Parameters["client_id"] is null ? "The request has no client_id." : null;
+
+    /// <summary>RFC 6749 §4.1.2.1: an invalid (unknown or disabled) client identifier is not redirected.</summary>
+    private async ValueTask<string?> ClientRegisteredAsync(AuthorizationContext context, CancellationToken cancellationToken)
+    {
+        var clientId = context.Parameters["client_id"]!;
         var client = clientId.Length <= 100 ? await clients.FindAsync(clientId, cancellationToken) : null;
         if (client is null || !client.Enabled)
         {
-            return Page("The application that sent you here is not registered with this server (unknown or disabled client).");
+            return "The application that sent you here is not registered with this server (unknown or disabled client).";
         }
 
-        if (parameters.Duplicate is "client_id" or "redirect_uri")
+        context.Client = client;
+        return null;
+    }
+
+    /// <summary>RFC 6749 §3.1: parameters must not repeat; a repeated client_id or redirect_uri cannot be trusted to redirect to.</summary>
+    private static string? ClientIdAndRedirectUriOnce(AuthorizationContext context) =>
+        context.Parameters.Duplicate is "client_id" or "redirect_uri" ? $"The request repeats the {context.Parameters.Duplicate} parameter." : null;
+
+    /// <summary>RFC 6749 §3.1.2.3: plain OAuth may omit redirect_uri when exactly one is registered; OpenID Connect Core §3.1.2.1 requires it.</summary>
+    private static string? RedirectUriPresentOrImplied(AuthorizationContext context)
+    {
+        var redirectUri = context.Parameters["redirect_uri"];
+        if (redirectUri is not null)
         {
-            return Page($"The request repeats the {parameters.Duplicate} parameter.");
+            context.RedirectUri = redirectUri;
+            context.RedirectUriProvided = true;
+            return null;
         }
 
-        var redirectUri = parameters["redirect_uri"];
-        var provided = redirectUri is not null;
-        if (redirectUri is null)
+        var client = context.Client;
+        if (client.RedirectUris.Count != 1 || context.Parameters["scope"]?.Split(' ').Contains(ScopeCatalog.OpenId) == true)
         {
-            // OpenID Connect requires redirect_uri; plain OAuth may omit it when exactly one is registered (RFC 6749 §3.1.2.3).
-            if (client.RedirectUris.Count != 1 || parameters["scope"]?.Split(' ').Contains(ScopeCatalog.OpenId) == true)
+            return "The request has no redirect_uri.";
+        }
+
+        context.RedirectUri = client.RedirectUris.First();
+        return null;
+    }
+
+    /// <summary>RFC 6749 §3.1.2.3 and RFC 9700 §2.1, §4.1.3: exact string comparison, no prefix, wildcard or normalisation.</summary>
+    private static string? RedirectUriRegistered(AuthorizationContext context) =>
+        context.RedirectUriProvided && !context.Client.RedirectUris.Contains(context.RedirectUri!)
+            ? "The redirect_uri is not registered for this application."
+            : null;
+
+    // ---- Phase 2: errors for the client (redirected with state and iss) ----
+
+    /// <summary>RFC 6749 §3.1: request parameters must not be included more than once (resource may repeat, RFC 8707 §2).</summary>
+    private static OAuthError? ParametersOnce(AuthorizationContext context) =>
+        context.Parameters.Duplicate is { } duplicate ? InvalidRequest($"The {duplicate} parameter is repeated.") : null;
+
+    /// <summary>OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (query, fragment) and Form Post Response Mode §2.</summary>
+    private static OAuthError? ResponseModeSupported(AuthorizationContext context) =>
+        context.Parameters["response_mode"] is null or ResponseModes.Query or ResponseModes.Fragment or ResponseModes.FormPost
+            ? null
+            : InvalidRequest("response_mode must be query, fragment or form_post.");
+
+    /// <summary>This server's own limit (no spec sets one): no parameter value longer than 2048 characters is stored or echoed.</summary>
+    private static OAuthError? ParametersShortEnough(AuthorizationContext context)
+    {
+        foreach (var (name, values) in context.Parameters.Pairs)
+        {
+            foreach (var value in values)
             {
-                return Page("The request has no redirect_uri.");
+                if (value?.Length > MaxParameterLength)
+                {
+                    return InvalidRequest($"The {name} parameter is too long.");
+                }
             }
-
-            redirectUri = client.RedirectUris.First();
-        }
-        else if (!client.RedirectUris.Contains(redirectUri))
-        {
-            // Exact string comparison (RFC 9700 §4.1.3): no prefix, wildcard or normalisation.
-            return Page("The redirect_uri is not registered for this application.");
         }
 
-        var responseMode = parameters["response_mode"] ?? ResponseModes.Query;
-        var target = new AuthorizationRequest
-        {
-            Client = client,
-            RedirectUri = redirectUri,
-            RedirectUriProvided = provided,
-            ResponseMode = responseMode is ResponseModes.FormPost or ResponseModes.Fragment ? responseMode : ResponseModes.Query,
-            State = parameters["state"],
-            Parameters = parameters,
-        };
+        return null;
+    }
 
-        if (parameters.Duplicate is { } duplicate)
+    /// <summary>OpenID Connect Core §6.1 and §3.1.2.6: request objects are not supported (request_not_supported).</summary>
+    private static OAuthError? NoRequestObject(AuthorizationContext context) =>
+        context.Parameters["request"] is not null ? new OAuthError(OAuthErrors.RequestNotSupported, "Request objects are not supported.") : null;
+
+    /// <summary>OpenID Connect Core §6.2 and §3.1.2.6: request_uri is not supported (request_uri_not_supported).</summary>
+    private static OAuthError? NoRequestUri(AuthorizationContext context) =>
+        context.Parameters["request_uri"] is not null ? new OAuthError(OAuthErrors.RequestUriNotSupported, "request_uri is not supported.") : null;
+
+    /// <summary>RFC 6749 §3.1.1 and §4.1.1: response_type is required.</summary>
+    private static OAuthError? ResponseTypePresent(AuthorizationContext context) =>
+        context.Parameters["response_type"] is null ? InvalidRequest("response_type is required.") : null;
+
+    /// <summary>RFC 6749 §4.1.2.1 (unsupported_response_type) and RFC 9700 §2.1.2: only the code flow, no implicit or hybrid.</summary>
+    private static OAuthError? ResponseTypeIsCode(AuthorizationContext context) =>
+        context.Parameters["response_type"] != "code"
+            ? new OAuthError(OAuthErrors.UnsupportedResponseType, "Only response_type=code is supported.")
+            : null;
+
+    /// <summary>RFC 6749 §4.1.2.1 (unauthorized_client): the client must be allowed the authorization_code grant.</summary>
+    private static OAuthError? ClientMayUseCodeFlow(AuthorizationContext context) =>
+        context.Client.AllowsGrant("authorization_code")
+            ? null
+            : new OAuthError(OAuthErrors.UnauthorizedClient, "This client may not use the authorization code flow.");
+
+    /// <summary>RFC 7636 §4.4.1 and RFC 9700 §2.1.1: PKCE for every client, so a missing code_challenge is invalid_request.</summary>
+    private static OAuthError? CodeChallengePresent(AuthorizationContext context)
+    {
+        context.CodeChallenge = context.Parameters["code_challenge"];
+        return context.CodeChallenge is null ? InvalidRequest("code_challenge is required (PKCE).") : null;
+    }
+
+    /// <summary>RFC 7636 §4.3 (an absent method means plain), §4.4.1 and RFC 9700 §2.1.1: S256 only.</summary>
+    private static OAuthError? CodeChallengeMethodIsS256(AuthorizationContext context) =>
+        context.Parameters["code_challenge_method"] != "S256" ? InvalidRequest("code_challenge_method must be S256.") : null;
+
+    /// <summary>RFC 7636 §4.2: an S256 challenge is the base64url SHA-256 of the verifier, 43 characters.</summary>
+    private static OAuthError? CodeChallengeIsSha256(AuthorizationContext context) =>
+        ChallengeFormat().IsMatch(context.CodeChallenge!) ? null : InvalidRequest("code_challenge is not a base64url SHA-256 value.");
+
+    /// <summary>OpenID Connect Core §3.1.2.1: prompt is a space-separated list of none, login, consent and select_account.</summary>
+    private static OAuthError? PromptValuesKnown(AuthorizationContext context)
+    {
+        if (context.Parameters["prompt"] is not { } text)
         {
-            return Client(target, OAuthErrors.InvalidRequest, $"The {duplicate} parameter is repeated.");
+            return null;
         }
 
-        // OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (query, fragment) and Form Post Response Mode §2.
-        if (responseMode is not (ResponseModes.Query or ResponseModes.Fragment or ResponseModes.FormPost))
+        var prompt = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        foreach (var value in prompt)
         {
-            return Client(target, OAuthErrors.InvalidRequest, "response_mode must be query, fragment or form_post.");
-        }
-
-        foreach (var (name, values) in parameters.Pairs)
-        {
-            if (values.Any(v => v?.Length > MaxParameterLength))
+            if (value is not (Prompts.None or Prompts.Login or Prompts.Consent or Prompts.SelectAccount))
             {
-                return Client(target, OAuthErrors.InvalidRequest, $"The {name} parameter is too long.");
+                return InvalidRequest("prompt has an unsupported value.");
             }
         }
 
-        // OpenID Connect Core §6: request objects are not supported.
-        if (parameters["request"] is not null)
+        context.Prompt = prompt;
+        return null;
+    }
+
+    /// <summary>OpenID Connect Core §3.1.2.1: none must not be combined with other values.</summary>
+    private static OAuthError? PromptNoneAlone(AuthorizationContext context) =>
+        context.Prompt.Contains(Prompts.None) && context.Prompt.Count > 1 ? InvalidRequest("prompt=none cannot be combined with other values.") : null;
+
+    /// <summary>OpenID Connect Core §3.1.2.1: max_age is a non-negative number of seconds.</summary>
+    private static OAuthError? MaxAgeIsSeconds(AuthorizationContext context)
+    {
+        if (context.Parameters["max_age"] is not { } text)
         {
-            return Client(target, OAuthErrors.RequestNotSupported, "Request objects are not supported.");
+            return null;
         }
 
-        if (parameters["request_uri"] is not null)
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var maxAge))
         {
-            return Client(target, OAuthErrors.RequestUriNotSupported, "request_uri is not supported.");
+            return InvalidRequest("max_age must be a non-negative number of seconds.");
         }
 
-        var responseType = parameters["response_type"];
-        if (responseType is null)
+        context.MaxAge = maxAge;
+        return null;
+    }
+
+    /// <summary>RFC 6749 §3.3 and §4.1.2.1 (invalid_scope): every scope known and permitted to the client.</summary>
+    private async ValueTask<OAuthError?> ScopesAllowedAsync(AuthorizationContext context, CancellationToken cancellationToken)
+    {
+        var (scopes, error) = await ValidateScopesAsync(context.Client, context.Parameters["scope"], cancellationToken);
+        if (error is not null)
         {
-            return Client(target, OAuthErrors.InvalidRequest, "response_type is required.");
+            return new OAuthError(OAuthErrors.InvalidScope, error);
         }
 
-        if (responseType != "code")
+        context.Scopes = scopes;
+        return null;
+    }
+
+    /// <summary>RFC 8707 §2 (invalid_target): each resource an absolute URI this client may obtain through its scopes.</summary>
+    private async ValueTask<OAuthError?> ResourcesAllowedAsync(AuthorizationContext context, CancellationToken cancellationToken)
+    {
+        var resources = context.Parameters.All("resource");
+        var (_, error) = await audiences.ResolveAsync(context.Client, context.Scopes, resources, cancellationToken);
+        if (error is not null)
         {
-            // Only the code flow: no implicit or hybrid (RFC 9700 §2.1.2).
-            return Client(target, OAuthErrors.UnsupportedResponseType, "Only response_type=code is supported.");
+            return new OAuthError(OAuthErrors.InvalidTarget, error);
         }
 
-        if (!client.AllowsGrant("authorization_code"))
-        {
-            return Client(target, OAuthErrors.UnauthorizedClient, "This client may not use the authorization code flow.");
-        }
-
-        // RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE for every client, S256 only (absent method means plain).
-        var challenge = parameters["code_challenge"];
-        if (challenge is null)
-        {
-            return Client(target, OAuthErrors.InvalidRequest, "code_challenge is required (PKCE).");
-        }
-
-        if (parameters["code_challenge_method"] != "S256")
-        {
-            return Client(target, OAuthErrors.InvalidRequest, "code_challenge_method must be S256.");
-        }
-
-        if (!ChallengeFormat().IsMatch(challenge))
-        {
-            return Client(target, OAuthErrors.InvalidRequest, "code_challenge is not a base64url SHA-256 value.");
-        }
-
-        var prompt = (parameters["prompt"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-        if (prompt.Any(p => p is not (Prompts.None or Prompts.Login or Prompts.Consent or Prompts.SelectAccount)))
-        {
-            return Client(target, OAuthErrors.InvalidRequest, "prompt has an unsupported value.");
-        }
-
-        if (prompt.Contains(Prompts.None) && prompt.Count > 1)
-        {
-            // OpenID Connect Core §3.1.2.1: none must not be combined with other values.
-            return Client(target, OAuthErrors.InvalidRequest, "prompt=none cannot be combined with other values.");
-        }
-
-        int? maxAge = null;
-        if (parameters["max_age"] is { } maxAgeText)
-        {
-            if (!int.TryParse(maxAgeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
-            {
-                return Client(target, OAuthErrors.InvalidRequest, "max_age must be a non-negative number of seconds.");
-            }
-
-            maxAge = parsed;
-        }
-
-        var scopeResult = await ValidateScopesAsync(client, parameters["scope"], cancellationToken);
-        if (scopeResult.Error is not null)
-        {
-            return Client(target, OAuthErrors.InvalidScope, scopeResult.Error);
-        }
-
-        var resources = parameters.All("resource");
-        var audienceCheck = await audiences.ResolveAsync(client, scopeResult.Scopes, resources, cancellationToken);
-        if (audienceCheck.Error is not null)
-        {
-            return Client(target, OAuthErrors.InvalidTarget, audienceCheck.Error);
-        }
-
-        return new AuthorizationValidation(new AuthorizationRequest
-        {
-            Client = client,
-            RedirectUri = redirectUri,
-            RedirectUriProvided = provided,
-            ResponseMode = target.ResponseMode,
-            State = target.State,
-            Scopes = scopeResult.Scopes,
-            Resources = resources,
-            Nonce = parameters["nonce"],
-            CodeChallenge = challenge,
-            Prompt = prompt,
-            MaxAge = maxAge,
-            LoginHint = parameters["login_hint"],
-            UiLocales = parameters["ui_locales"],
-            Parameters = parameters,
-        }, null, null, null);
+        context.Resources = resources;
+        return null;
     }
 
     /// <summary>Every scope must be known and permitted to the client; openid is open to every code-flow client.</summary>
@@ -202,12 +264,9 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
         return (requested, null);
     }
 
+    private static OAuthError InvalidRequest(string description) => new(OAuthErrors.InvalidRequest, description);
+
     private static string Truncate(string value) => value.Length > 50 ? value[..50] + "..." : value;
-
-    private static AuthorizationValidation Page(string message) => new(null, null, message, null);
-
-    private static AuthorizationValidation Client(AuthorizationRequest target, string error, string description) =>
-        new(null, new OAuthError(error, description), null, target);
 
     [GeneratedRegex("^[A-Za-z0-9_-]{43}$")]
     private static partial Regex ChallengeFormat();

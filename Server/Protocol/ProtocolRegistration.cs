@@ -16,6 +16,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<ClientAuthenticator>();
         builder.Services.AddSingleton<ClientAuthenticationFilter>();
         builder.Services.AddSingleton<AudienceResolver>();
+        builder.Services.AddSingleton<Authorization.PendingAuthorizationReader>();
         builder.Services.AddSingleton<AuthorizationRequestValidator>();
         builder.Services.AddScoped<AuthorizationCodeIssuer>();
         builder.Services.AddSingleton<TokenResponseFactory>();
