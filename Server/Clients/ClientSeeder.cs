@@ -6,7 +6,8 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Clients;
 
 /// <summary>
-/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (both run by <see cref="DatabaseStartup"/>).
+/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (both run by <see cref="DatabaseStartup"/>: the
+/// seeder is an <see cref="IDatabaseSeed"/>).
 /// Declared fields are the truth and are written on every start; a row is only touched (and audited, as the
 /// <c>configuration</c> actor) when something differs, so a second start with the same configuration changes nothing.
 /// What configuration does not declare is left alone: a client an admin disabled stays disabled. When a declared secret
@@ -19,7 +20,7 @@ internal sealed class ClientSeeder(
     ClientStore clientStore,
     ScopeCatalog scopeCatalog,
     TimeProvider time,
-    ILogger<ClientSeeder> logger)
+    ILogger<ClientSeeder> logger) : IDatabaseSeed
 {
     public async Task SeedAsync(CancellationToken cancellationToken)
     {
