@@ -21,6 +21,7 @@ public static class ProtocolRegistration
         builder.Services.AddScoped<RefreshTokenGrant>();
         builder.Services.AddScoped<ClientCredentialsGrant>();
         builder.Services.AddScoped<EndSessionHandler>();
+        builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
         return builder;
     }
 
