@@ -1,5 +1,5 @@
 using System.Globalization;
-using IdentityServer.Hosting.Audit;
+using IdentityServer.Audit;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace IdentityServer.Clients.Admin;

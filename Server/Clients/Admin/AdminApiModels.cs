@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using IdentityServer.Audit;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 
 namespace IdentityServer.Clients.Admin;
 

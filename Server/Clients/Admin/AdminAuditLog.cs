@@ -1,6 +1,6 @@
 using System.Text.Json;
+using IdentityServer.Audit;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Clients.Admin;

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using IdentityServer.Audit;
 using IdentityServer.Clients;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
