@@ -22,6 +22,7 @@ public static class ProtocolRegistration
         builder.Services.AddScoped<ClientCredentialsGrant>();
         builder.Services.AddScoped<EndSessionHandler>();
         builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
+        builder.Services.AddBackchannelLogout();
         return builder;
     }
 
