@@ -1,7 +1,7 @@
 using IdentityServer.Accounts;
+using IdentityServer.Admin;
 using IdentityServer.Audit;
 using IdentityServer.Clients;
-using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Hosting.Cli;

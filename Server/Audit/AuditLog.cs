@@ -181,6 +181,7 @@ public static class AuditRegistration
     {
         services.AddHttpContextAccessor();
         services.AddSingleton<AuditLog>();
+        services.AddScoped<AdminAuditLog>();
         return services;
     }
 }

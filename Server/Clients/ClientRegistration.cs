@@ -12,6 +12,7 @@ public static class ClientRegistration
         services.AddDatabaseSeed<ClientSeeder>(); // run at start, after the migrations
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ScopeCatalog>();
+        services.AddScoped<ClientRegistry>();
         return services;
     }
 }

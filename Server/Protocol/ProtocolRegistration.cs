@@ -23,6 +23,7 @@ public static class ProtocolRegistration
         builder.Services.AddScoped<EndSessionHandler>();
         builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
         builder.Services.AddBackchannelLogout();
+        builder.Services.AddDynamicRegistration(builder.Configuration);
         return builder;
     }
 
@@ -35,6 +36,7 @@ public static class ProtocolRegistration
         app.MapIntrospectionEndpoint();
         app.MapRevocationEndpoint();
         app.MapEndSessionEndpoint();
+        app.MapDynamicRegistration();
         return app;
     }
 
