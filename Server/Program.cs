@@ -1,9 +1,9 @@
 using IdentityServer.Accounts;
+using IdentityServer.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Clients;
-using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
-using IdentityServer.Hosting.Audit;
 using IdentityServer.Hosting.Cli;
 using IdentityServer.Jobs;
 using IdentityServer.Protocol;

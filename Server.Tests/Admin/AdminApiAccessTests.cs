@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using IdentityServer.Admin;
 using IdentityServer.Clients;
-using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
 using IdentityServer.Hosting.Cli;
 using IdentityServer.Tests.Foundation;

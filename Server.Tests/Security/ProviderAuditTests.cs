@@ -1,6 +1,6 @@
 using System.Net;
+using IdentityServer.Audit;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using IdentityServer.Tests.Federation;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

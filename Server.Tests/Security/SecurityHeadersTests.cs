@@ -1,5 +1,6 @@
 using System.Net;
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;

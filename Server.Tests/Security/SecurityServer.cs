@@ -1,7 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;

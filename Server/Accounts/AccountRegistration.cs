@@ -77,9 +77,7 @@ public static class AccountRegistration
             return Task.CompletedTask;
         });
         services.AddScoped<SessionService>();
-        services.AddSingleton<LogoutNotifier>();
-        services.AddHostedService<LogoutDelivery>();
-        services.AddHttpClient(LogoutDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
+        services.AddSingleton<LogoutNotifier>(); // the protocol delivers what it queues (AddBackchannelLogout)
         services.AddScoped<UserClaimsReader>();
         services.AddScoped<ConsentService>();
         services.AddRazorPages();

@@ -1,3 +1,5 @@
+using IdentityServer.Data;
+
 namespace IdentityServer.Clients;
 
 public static class ClientRegistration
@@ -7,8 +9,10 @@ public static class ClientRegistration
         // Read and checked now: a declared client that breaks a rule stops startup with one line naming the setting.
         services.AddSingleton(ClientSeedOptions.Read(configuration));
         services.AddSingleton<ClientSeeder>();
+        services.AddDatabaseSeed<ClientSeeder>(); // run at start, after the migrations
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ScopeCatalog>();
+        services.AddScoped<ClientRegistry>();
         return services;
     }
 }

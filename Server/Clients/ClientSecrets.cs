@@ -10,6 +10,9 @@ namespace IdentityServer.Clients;
 /// </summary>
 public static class ClientSecrets
 {
+    /// <summary>The default of Admin:SecretRotationGracePeriod: how long a replaced secret keeps working.</summary>
+    public static readonly TimeSpan DefaultRotationGracePeriod = TimeSpan.FromDays(1);
+
     public static string Generate() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
 
     public static string Hash(string secret) => Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));

@@ -1,4 +1,3 @@
-using IdentityServer.Clients.Admin;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 
@@ -19,8 +18,14 @@ public sealed class ClientSeedOptions
     public const string ScopesSection = "Scopes";
     public const string LegacySection = "Seed";
 
+    /// <summary>The setting of <see cref="SecretRotationGracePeriod"/>, which the admin API's rotation uses too.</summary>
+    public const string SecretRotationGracePeriodSetting = "Admin:SecretRotationGracePeriod";
+
     public List<SeedClient> Clients { get; } = [];
     public List<SeedScope> Scopes { get; } = [];
+
+    /// <summary>When a declared secret changes, how long the old one keeps working.</summary>
+    public TimeSpan SecretRotationGracePeriod { get; private set; } = ClientSecrets.DefaultRotationGracePeriod;
 
     /// <summary>
     /// Reads both shapes and checks everything that needs no database, so a mistake stops startup with one line naming
@@ -29,7 +34,10 @@ public sealed class ClientSeedOptions
     public static ClientSeedOptions Read(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = new ClientSeedOptions();
+        var options = new ClientSeedOptions
+        {
+            SecretRotationGracePeriod = configuration.GetValue(SecretRotationGracePeriodSetting, ClientSecrets.DefaultRotationGracePeriod),
+        };
         foreach (var section in configuration.GetSection(ScopesSection).GetChildren())
         {
             options.Add(Bind<SeedScope>(section, scope => scope.Name = string.IsNullOrEmpty(scope.Name) ? section.Key : scope.Name));

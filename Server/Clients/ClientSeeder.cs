@@ -1,4 +1,4 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -6,20 +6,21 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Clients;
 
 /// <summary>
-/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (both run by <see cref="DatabaseStartup"/>).
+/// Applies <see cref="ClientSeedOptions"/> at start, after migrations (both run by <see cref="DatabaseStartup"/>: the
+/// seeder is an <see cref="IDatabaseSeed"/>).
 /// Declared fields are the truth and are written on every start; a row is only touched (and audited, as the
 /// <c>configuration</c> actor) when something differs, so a second start with the same configuration changes nothing.
 /// What configuration does not declare is left alone: a client an admin disabled stays disabled. When a declared secret
-/// changes, the old one keeps working for Admin:SecretRotationGracePeriod, as with a rotation through the API.
+/// changes, the old one keeps working for Admin:SecretRotationGracePeriod (<see cref="ClientSeedOptions.SecretRotationGracePeriod"/>),
+/// as with a rotation through the API.
 /// </summary>
 internal sealed class ClientSeeder(
     IServiceProvider services,
     ClientSeedOptions options,
-    AdminOptions adminOptions,
     ClientStore clientStore,
     ScopeCatalog scopeCatalog,
     TimeProvider time,
-    ILogger<ClientSeeder> logger)
+    ILogger<ClientSeeder> logger) : IDatabaseSeed
 {
     public async Task SeedAsync(CancellationToken cancellationToken)
     {
@@ -49,7 +50,7 @@ internal sealed class ClientSeeder(
             {
                 row.ConcurrencyToken = Guid.NewGuid().ToString("N");
                 audit.Add(AdminActor.Configuration, db.Entry(row).State == EntityState.Added ? "scope.created" : "scope.updated",
-                    ScopeAdminService.AuditTarget(seed.Name), definition);
+                    ScopeDefinition.AuditTarget(seed.Name), definition);
                 changed++;
             }
         }
@@ -103,9 +104,9 @@ internal sealed class ClientSeeder(
         var secretHash = definition.IsConfidential ? ClientSecrets.Hash(seed.ClientSecret!) : null;
         if (row.ClientSecretHash != secretHash)
         {
-            var keepOld = row.ClientSecretHash is not null && secretHash is not null && adminOptions.SecretRotationGracePeriod > TimeSpan.Zero;
+            var keepOld = row.ClientSecretHash is not null && secretHash is not null && options.SecretRotationGracePeriod > TimeSpan.Zero;
             row.PreviousClientSecretHash = keepOld ? row.ClientSecretHash : null;
-            row.PreviousSecretExpiresAt = keepOld ? now + adminOptions.SecretRotationGracePeriod : null;
+            row.PreviousSecretExpiresAt = keepOld ? now + options.SecretRotationGracePeriod : null;
             row.ClientSecretHash = secretHash;
         }
 
@@ -116,7 +117,7 @@ internal sealed class ClientSeeder(
         }
 
         row.ConcurrencyToken = Guid.NewGuid().ToString("N");
-        audit.Add(AdminActor.Configuration, state == EntityState.Added ? "client.created" : "client.updated", ClientAdminService.AuditTarget(seed.ClientId), definition);
+        audit.Add(AdminActor.Configuration, state == EntityState.Added ? "client.created" : "client.updated", ClientRegistry.AuditTarget(seed.ClientId), definition);
         return true;
     }
 }

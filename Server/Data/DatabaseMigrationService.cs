@@ -1,13 +1,18 @@
+using IdentityServer.Hosting.Cli;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Data;
 
 /// <summary>
 /// Prepares the database at start (run by <see cref="DatabaseStartup"/>, before the declared clients are seeded):
-/// SQLite goes to WAL so readers never wait for the writer, and pending migrations are applied when enabled.
+/// SQLite goes to WAL so readers never wait for the writer, and pending migrations are applied when enabled. The command
+/// line runs it too, before any command (<see cref="ICommandPreparation"/>), so the first command on a fresh install works.
 /// </summary>
 internal sealed class DatabaseMigrationService(IServiceProvider services, DatabaseOptions options, ILogger<DatabaseMigrationService> logger)
+    : ICommandPreparation
 {
+    Task ICommandPreparation.PrepareAsync(CancellationToken cancellationToken) => MigrateAsync(cancellationToken);
+
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();

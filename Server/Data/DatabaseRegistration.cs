@@ -1,4 +1,5 @@
 using IdentityServer.Hosting;
+using IdentityServer.Hosting.Cli;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -13,8 +14,13 @@ public static class DatabaseRegistration
         var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
         services.AddSingleton(options);
         services.AddSingleton<DatabaseMigrationService>();
+        services.AddCommandPreparation<DatabaseMigrationService>();
         services.AddSingleton<DatabaseStartup>();
         services.AddHostedService<DatabaseStartupService>();
+        // Readiness: /health/ready (see ObservabilitySetup.MapHealth) answers 503 until the start's database work is done.
+        services.AddHealthChecks()
+            .AddCheck<DatabaseStartupHealthCheck>("database-startup", tags: ["ready"])
+            .AddCheck<DatabaseConnectionHealthCheck>("database", tags: ["ready"]);
         services.AddSharedDataProtection();
         var configure = ProviderConfiguration(options);
         var postgres = string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase);

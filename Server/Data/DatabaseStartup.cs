@@ -1,11 +1,22 @@
-using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace IdentityServer.Data;
 
 /// <summary>
-/// The database work of a start: migrations, then the clients and scopes declared in configuration. By default
+/// Data a capability puts in the database at every start, once it is migrated (the clients and scopes declared in
+/// configuration). Run by <see cref="DatabaseStartup"/> in the order registered, before the server is ready; a failure
+/// stops the server like a failed migration. Register one with <see cref="DatabaseStartupSetup.AddDatabaseSeed{TSeed}"/>.
+/// A seed that writes takes the <see cref="StartupLock"/> itself, so replicas starting together do not insert twice.
+/// </summary>
+public interface IDatabaseSeed
+{
+    Task SeedAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The database work of a start: migrations, then the seeds (<see cref="IDatabaseSeed"/>: the clients and scopes declared
+/// in configuration). By default
 /// (Database:StartInBackground) the server listens while it runs: discovery, JWKS and health need no database and answer
 /// at once, every other request waits for it (<see cref="DatabaseStartupSetup.UseDatabaseStartupGate"/>), and
 /// /health/ready says not ready until it is done. A failure stops the server with exit code 1, as it would have before
@@ -41,7 +52,7 @@ public sealed class DatabaseStartup
 internal sealed class DatabaseStartupService(
     DatabaseStartup startup,
     DatabaseMigrationService migrations,
-    ClientSeeder seeder,
+    IEnumerable<IDatabaseSeed> seeds,
     DatabaseOptions options,
     IHostApplicationLifetime lifetime,
     ILogger<DatabaseStartupService> logger) : IHostedLifecycleService
@@ -89,7 +100,10 @@ internal sealed class DatabaseStartupService(
     private async Task MigrateAndSeedAsync(CancellationToken cancellationToken)
     {
         await migrations.MigrateAsync(cancellationToken);
-        await seeder.SeedAsync(cancellationToken);
+        foreach (var seed in seeds)
+        {
+            await seed.SeedAsync(cancellationToken);
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -133,6 +147,10 @@ internal sealed class DatabaseConnectionHealthCheck(DatabaseStartup startup, Ide
 
 public static class DatabaseStartupSetup
 {
+    /// <summary>Adds data to put in the database at every start, after the migrations (<see cref="IDatabaseSeed"/>).</summary>
+    public static IServiceCollection AddDatabaseSeed<TSeed>(this IServiceCollection services) where TSeed : class, IDatabaseSeed =>
+        services.AddSingleton<IDatabaseSeed>(provider => provider.GetRequiredService<TSeed>());
+
     /// <summary>
     /// Holds a request that needs the database until the start's database work is done. Discovery, JWKS and health are
     /// let through: they are served from memory, and a probe must see "not ready" rather than wait.

@@ -1,4 +1,3 @@
-using IdentityServer.Data;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -19,9 +18,8 @@ public static class ObservabilitySetup
             builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
         }
 
-        builder.Services.AddHealthChecks()
-            .AddCheck<DatabaseStartupHealthCheck>("database-startup", tags: ["ready"])
-            .AddCheck<DatabaseConnectionHealthCheck>("database", tags: ["ready"]);
+        // The checks tagged "ready" are added by the capabilities they concern (the database: AddIdentityDatabase).
+        builder.Services.AddHealthChecks();
         return builder;
     }
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.RateLimiting;
-using IdentityServer.Protocol;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -30,11 +29,27 @@ public sealed class RateLimitedAttribute(RateLimitScope scope) : Attribute
 }
 
 /// <summary>
+/// What the endpoints under <see cref="RateLimitScope.TokenEndpoints"/> add to their limits: they own their wire format.
+/// The protocol, which maps them, registers it.
+/// </summary>
+public interface ITokenEndpointRateLimits
+{
+    /// <summary>
+    /// Reads what the limiter's synchronous partitioning looks for (the client_id of a form body), asynchronously and once;
+    /// the endpoint then gets the same parsed request.
+    /// </summary>
+    Task PrepareAsync(HttpContext context);
+
+    /// <summary>The answer to a refused request, in the error shape the endpoints' clients already parse.</summary>
+    IResult TooManyRequests(int retryAfterSeconds);
+}
+
+/// <summary>
 /// ASP.NET Core's rate limiter with partitioned fixed windows: one limiter per client_id and one per client address,
 /// chained, so a client cannot exceed its budget from many addresses nor an address from many client ids. The address
 /// is <c>Connection.RemoteIpAddress</c> after <c>UseForwardedHeaders</c> (trusted proxies only); IPv6 addresses count
 /// per /64, which is what one subscriber usually holds. A refused request gets 429 with Retry-After: OAuth error JSON
-/// from the token endpoints, a page for people.
+/// from the token endpoints (<see cref="ITokenEndpointRateLimits"/>), a page for people.
 /// </summary>
 public static class RateLimiting
 {
@@ -63,15 +78,19 @@ public static class RateLimiting
 
         // The client_id of client_secret_post and public clients is in the form: read it (once, asynchronously) before
         // the limiter's synchronous partitioning looks for it. The endpoint gets the same parsed parameters.
-        app.Use(async (context, next) =>
+        if (app.ApplicationServices.GetService<ITokenEndpointRateLimits>() is { } tokenEndpoints)
         {
-            if (ScopeOf(context) == RateLimitScope.TokenEndpoints && HttpMethods.IsPost(context.Request.Method) && OAuthParameters.IsUrlEncodedForm(context.Request))
+            app.Use(async (context, next) =>
             {
-                await OAuthParameters.ReadAsync(context.Request, context.RequestAborted);
-            }
+                if (ScopeOf(context) == RateLimitScope.TokenEndpoints)
+                {
+                    await tokenEndpoints.PrepareAsync(context);
+                }
 
-            await next(context);
-        });
+                await next(context);
+            });
+        }
+
         return app.UseRateLimiter();
     }
 
@@ -188,12 +207,19 @@ public static class RateLimiting
 
         // RFC 6585 §4: 429 Too Many Requests, with Retry-After (RFC 9110 §10.2.3).
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        IResult answer = scope == RateLimitScope.TokenEndpoints
-            // The OAuth error shape clients already parse (RFC 6749 §5.2); temporarily_unavailable as in §4.1.2.1.
-            ? new OAuthError(OAuthErrors.TemporarilyUnavailable, $"Too many requests; retry after {seconds} seconds.", StatusCodes.Status429TooManyRequests).ToJson()
-            : new HtmlResult(StatusCodes.Status429TooManyRequests, TooManyRequestsPage(seconds, CorrelationId.Get(context)),
-                "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
-        await answer.ExecuteAsync(context);
+        if (scope == RateLimitScope.TokenEndpoints && context.RequestServices.GetService<ITokenEndpointRateLimits>() is { } tokenEndpoints)
+        {
+            await tokenEndpoints.TooManyRequests(seconds).ExecuteAsync(context);
+            return;
+        }
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status429TooManyRequests;
+        response.ContentType = "text/html; charset=utf-8";
+        response.Headers.CacheControl = "no-store";
+        response.Headers.Pragma = "no-cache";
+        response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        await response.WriteAsync(TooManyRequestsPage(seconds, CorrelationId.Get(context)), context.RequestAborted);
     }
 
     private static string TooManyRequestsPage(int seconds, string correlationId) =>

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using IdentityServer.Clients;
-using IdentityServer.Clients.Admin;
 using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 using Microsoft.IdentityModel.Tokens;

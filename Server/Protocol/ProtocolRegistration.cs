@@ -27,6 +27,9 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<TokenGrantRegistry>();
         builder.Services.AddSingleton<IGrantTypeCatalog>(services => services.GetRequiredService<TokenGrantRegistry>());
         builder.Services.AddScoped<EndSessionHandler>();
+        builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
+        builder.Services.AddBackchannelLogout();
+        builder.Services.AddDynamicRegistration(builder.Configuration);
         return builder;
     }
 
@@ -39,6 +42,7 @@ public static class ProtocolRegistration
         app.MapIntrospectionEndpoint();
         app.MapRevocationEndpoint();
         app.MapEndSessionEndpoint();
+        app.MapDynamicRegistration();
         return app;
     }
 

@@ -1,6 +1,6 @@
+using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
-using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol;

@@ -1,6 +1,6 @@
+using IdentityServer.Audit;
 using IdentityServer.Clients;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 
 namespace IdentityServer.Tokens;
 

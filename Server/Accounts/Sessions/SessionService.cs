@@ -1,5 +1,5 @@
+using IdentityServer.Audit;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,6 +1,3 @@
-using IdentityServer.Data;
-using Microsoft.EntityFrameworkCore;
-
 namespace IdentityServer.Hosting.Cli;
 
 /// <summary>
@@ -16,6 +13,10 @@ public static class CommandLine
     /// <summary>Adds a command; any capability can add its own.</summary>
     public static IServiceCollection AddCommand<TCommand>(this IServiceCollection services) where TCommand : class, ICommand =>
         services.AddScoped<ICommand, TCommand>();
+
+    /// <summary>Adds work to run before every command (<see cref="ICommandPreparation"/>), in the order added.</summary>
+    public static IServiceCollection AddCommandPreparation<TPreparation>(this IServiceCollection services) where TPreparation : class, ICommandPreparation =>
+        services.AddSingleton<ICommandPreparation>(provider => provider.GetRequiredService<TPreparation>());
 
     /// <summary>Null when the arguments name no command (run the server); otherwise the command's exit code.</summary>
     public static async Task<int?> TryRunAsync(WebApplication app, string[] args)
@@ -68,7 +69,7 @@ public static class CommandLine
         try
         {
             var arguments = new CommandArguments(args.Skip(1));
-            await PrepareDatabaseAsync(scope.ServiceProvider, cancellationToken);
+            await PrepareAsync(scope.ServiceProvider, cancellationToken);
             return await command.RunAsync(new CommandContext(arguments, output, error, input, cancellationToken));
         }
         catch (CommandUsageException e)
@@ -79,7 +80,15 @@ public static class CommandLine
         }
     }
 
-    /// <summary>The server's own start-up migration (Database:MigrateOnStart, the replicas' lock, only when pending).</summary>
-    private static Task PrepareDatabaseAsync(IServiceProvider services, CancellationToken cancellationToken) =>
-        services.GetService<DatabaseMigrationService>()?.MigrateAsync(cancellationToken) ?? Task.CompletedTask;
+    /// <summary>
+    /// What every command needs first (<see cref="ICommandPreparation"/>): the server's own start-up migration
+    /// (Database:MigrateOnStart, the replicas' lock, only when pending).
+    /// </summary>
+    private static async Task PrepareAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        foreach (var preparation in services.GetServices<ICommandPreparation>())
+        {
+            await preparation.PrepareAsync(cancellationToken);
+        }
+    }
 }

@@ -17,6 +17,15 @@ public interface ICommand
     Task<int> RunAsync(CommandContext context);
 }
 
+/// <summary>
+/// Work that must be done before any command runs, whatever the command: the database's start-up migration, so the first
+/// command on a fresh install works. A capability registers its own with <see cref="CommandLine.AddCommandPreparation{TPreparation}"/>.
+/// </summary>
+public interface ICommandPreparation
+{
+    Task PrepareAsync(CancellationToken cancellationToken);
+}
+
 /// <summary>What a command runs with: its arguments (the command name removed), the console streams and cancellation.</summary>
 public sealed record CommandContext(CommandArguments Arguments, TextWriter Out, TextWriter Error, TextReader In, CancellationToken CancellationToken);
 

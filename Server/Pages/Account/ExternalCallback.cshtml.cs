@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Audit;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -68,7 +68,7 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
             user?.Id ?? AuditLog.Anonymous, user is null ? "user:unknown" : "user:" + user.Id)
         {
             ActorName = user?.UserName,
-            ClientId = AuditLog.ClientIdOfReturnUrl(ReturnUrl),
+            ClientId = AuthorizeReturnUrl.ClientIdOf(ReturnUrl),
             Details = new { Provider = provider, Result = how.ToString() },
         });
 

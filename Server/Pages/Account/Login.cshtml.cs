@@ -1,9 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
-using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -113,7 +113,7 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
         audit.RecordAsync(new AuditEvent(AuditKinds.SignIn, "sign_in.password", outcome, user?.Id ?? AuditLog.Anonymous, user is null ? "user:unknown" : "user:" + user.Id)
         {
             ActorName = user?.UserName,
-            ClientId = AuditLog.ClientIdOfReturnUrl(ReturnUrl),
+            ClientId = AuthorizeReturnUrl.ClientIdOf(ReturnUrl),
             Details = reason is null ? null : new { Reason = reason },
         });
 

@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Audit;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;

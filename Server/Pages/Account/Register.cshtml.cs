@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
+using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
-using IdentityServer.Hosting.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -91,7 +91,7 @@ public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInMana
         await audit.RecordAsync(new AuditEvent(AuditKinds.SignIn, "account.registered", AuditOutcomes.Success, user.Id, "user:" + user.Id)
         {
             ActorName = user.UserName,
-            ClientId = AuditLog.ClientIdOfReturnUrl(ReturnUrl),
+            ClientId = AuthorizeReturnUrl.ClientIdOf(ReturnUrl),
         });
         return LocalRedirect(ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
     }

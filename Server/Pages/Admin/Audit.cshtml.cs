@@ -1,4 +1,5 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Audit;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace IdentityServer.Pages.Admin;

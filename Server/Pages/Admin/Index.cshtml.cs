@@ -1,4 +1,5 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Clients;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace IdentityServer.Pages.Admin;

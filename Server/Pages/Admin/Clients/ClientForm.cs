@@ -1,4 +1,5 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 
 namespace IdentityServer.Pages.Admin.Clients;

@@ -1,4 +1,6 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 

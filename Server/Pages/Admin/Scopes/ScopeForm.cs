@@ -1,4 +1,5 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Admin;
+using IdentityServer.Clients;
 
 namespace IdentityServer.Pages.Admin.Scopes;
 

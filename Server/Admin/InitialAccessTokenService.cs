@@ -1,12 +1,16 @@
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Protocol;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 /// <summary>
 /// Initial access tokens (RFC 7591 §3): an admin issues one, gives it to a developer, and it lets that developer
-/// register clients dynamically until it expires or its uses run out. Opaque, 256 bits, stored as SHA-256 only.
+/// register clients dynamically until it expires or its uses run out. Opaque, 256 bits, stored as SHA-256 only. The
+/// registration endpoint checks and spends them (<see cref="InitialAccessTokens"/>).
 /// </summary>
 public sealed class InitialAccessTokenService(IdentityDbContext db, AdminAuditLog audit, DynamicRegistrationOptions options, TimeProvider time)
 {
@@ -70,31 +74,6 @@ public sealed class InitialAccessTokenService(IdentityDbContext db, AdminAuditLo
         }
 
         return deleted > 0;
-    }
-
-    /// <summary>The id of the live token with this value, or null. Does not use it up (see <see cref="TryUseAsync"/>).</summary>
-    public async Task<string?> FindAsync(string? value, CancellationToken cancellationToken)
-    {
-        if (!OpaqueToken.IsWellFormed(value))
-        {
-            return null;
-        }
-
-        var hash = OpaqueToken.Hash(value!);
-        var now = time.GetUtcNow().UtcDateTime;
-        return await db.InitialAccessTokens.AsNoTracking()
-            .Where(t => t.ReferenceId == hash && t.ExpirationDate > now && t.RemainingUses > 0)
-            .Select(t => t.Id).FirstOrDefaultAsync(cancellationToken);
-    }
-
-    /// <summary>Spends one use. One conditional UPDATE, so concurrent registrations can never spend more uses than there are.</summary>
-    public async Task<bool> TryUseAsync(string id, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        var changed = await db.InitialAccessTokens
-            .Where(t => t.Id == id && t.RemainingUses > 0 && t.ExpirationDate > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RemainingUses, t => t.RemainingUses - 1), cancellationToken);
-        return changed == 1;
     }
 
     private static InitialAccessTokenModel Model(InitialAccessToken row) =>

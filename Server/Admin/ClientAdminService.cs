@@ -1,16 +1,10 @@
-using System.Security.Cryptography;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Tokens;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.IdentityModel.Tokens;
 
-namespace IdentityServer.Clients.Admin;
-
-/// <summary>A stored client as admins see it. The secret itself is never part of it, only whether there is one.</summary>
-public sealed record ClientView(ClientDefinition Definition, string Id, bool Enabled, DateTime CreatedAt, bool HasSecret, DateTime? PreviousSecretExpiresAt);
-
-/// <summary>A client and, when one was just generated, its plaintext secret: the only time it is ever seen.</summary>
-public sealed record ClientWithSecret(ClientView Client, string? ClientSecret);
+namespace IdentityServer.Admin;
 
 public sealed record SecretRotation(string ClientSecret, DateTime? PreviousSecretExpiresAt);
 
@@ -25,7 +19,7 @@ public sealed record GrantView(string Id, string Subject, string? UserName, stri
 public sealed class ClientAdminService(
     IdentityDbContext db,
     ClientStore store,
-    ScopeCatalog scopes,
+    ClientRegistry registry,
     TokenFamilies grants,
     AdminAuditLog audit,
     AdminOptions options,
@@ -34,61 +28,27 @@ public sealed class ClientAdminService(
     /// <summary>The longest grace period a rotation may give the old secret.</summary>
     public static readonly TimeSpan MaxGracePeriod = TimeSpan.FromDays(90);
 
-    public static string AuditTarget(string clientId) => "client:" + clientId;
-
     public async Task<IReadOnlyList<ClientView>> ListAsync(CancellationToken cancellationToken)
     {
         var rows = await db.Applications.AsNoTracking().OrderBy(a => a.ClientId).ToListAsync(cancellationToken);
-        return rows.Select(View).ToList();
+        return rows.Select(ClientRegistry.View).ToList();
     }
 
     public async Task<ClientView?> GetAsync(string clientId, CancellationToken cancellationToken)
     {
         var row = await db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);
-        return row is null ? null : View(row);
+        return row is null ? null : ClientRegistry.View(row);
     }
 
     public async Task<AdminResult<ClientWithSecret>> CreateAsync(ClientDefinition definition, AdminActor actor, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(definition);
-        if (await ValidateAsync(definition, cancellationToken) is { } error)
+        var creation = await registry.CreateAsync(definition, actor, cancellationToken);
+        return creation switch
         {
-            return AdminResult.Invalid<ClientWithSecret>(error);
-        }
-
-        definition.ClientId ??= NewClientId();
-        var clientId = definition.ClientId;
-        if (await db.Applications.AnyAsync(a => a.ClientId == clientId, cancellationToken))
-        {
-            return AdminResult.Conflict<ClientWithSecret>(Taken(clientId));
-        }
-
-        var row = new OAuthApplication
-        {
-            ClientId = clientId,
-            ClientType = definition.ClientType,
-            ConsentType = definition.ConsentType,
-            DisplayName = clientId,
-            CreationDate = time.GetUtcNow().UtcDateTime,
+            { Created: { } created } => AdminResult.Ok(created),
+            { Conflict: true } => AdminResult.Conflict<ClientWithSecret>(creation.Error!),
+            _ => AdminResult.Invalid<ClientWithSecret>(creation.Error!),
         };
-        definition.ApplyTo(row);
-        var secret = definition.IsConfidential ? ClientSecrets.Generate() : null;
-        row.ClientSecretHash = secret is null ? null : ClientSecrets.Hash(secret);
-        db.Applications.Add(row);
-        audit.Add(actor, "client.created", AuditTarget(clientId), definition);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            // Another admin registered the same client_id between the check and the insert (the unique index decided).
-            db.ChangeTracker.Clear();
-            return AdminResult.Conflict<ClientWithSecret>(Taken(clientId));
-        }
-
-        store.Invalidate(clientId); // a cached "no such client" must not outlive the registration
-        return AdminResult.Ok<ClientWithSecret>(new ClientWithSecret(View(row), secret));
     }
 
     /// <summary>
@@ -104,7 +64,7 @@ public sealed class ClientAdminService(
         }
 
         definition.ClientId = clientId;
-        if (await ValidateAsync(definition, cancellationToken) is { } error)
+        if (await registry.ValidateAsync(definition, cancellationToken) is { } error)
         {
             return AdminResult.Invalid<ClientWithSecret>(error);
         }
@@ -123,10 +83,10 @@ public sealed class ClientAdminService(
             row.ClientSecretHash = ClientSecrets.Hash(secret);
         }
 
-        audit.Add(actor, "client.updated", AuditTarget(clientId), definition);
+        audit.Add(actor, "client.updated", ClientRegistry.AuditTarget(clientId), definition);
         return await SaveAsync(row, cancellationToken) is { } conflict
             ? AdminResult.Conflict<ClientWithSecret>(conflict)
-            : AdminResult.Ok<ClientWithSecret>(new ClientWithSecret(View(row), secret));
+            : AdminResult.Ok<ClientWithSecret>(new ClientWithSecret(ClientRegistry.View(row), secret));
     }
 
     /// <summary>Deletes a client; its grants and tokens go with it (cascade), so its refresh tokens die and its access tokens introspect inactive.</summary>
@@ -139,7 +99,7 @@ public sealed class ClientAdminService(
         }
 
         db.Applications.Remove(row);
-        audit.Add(actor, "client.deleted", AuditTarget(clientId));
+        audit.Add(actor, "client.deleted", ClientRegistry.AuditTarget(clientId));
         await db.SaveChangesAsync(cancellationToken);
         store.Invalidate(clientId);
         return true;
@@ -160,14 +120,14 @@ public sealed class ClientAdminService(
         if (row.Enabled != enabled)
         {
             row.Enabled = enabled;
-            audit.Add(actor, enabled ? "client.enabled" : "client.disabled", AuditTarget(clientId));
+            audit.Add(actor, enabled ? "client.enabled" : "client.disabled", ClientRegistry.AuditTarget(clientId));
             if (await SaveAsync(row, cancellationToken) is { } conflict)
             {
                 return AdminResult.Conflict<ClientView>(conflict);
             }
         }
 
-        return AdminResult.Ok<ClientView>(View(row));
+        return AdminResult.Ok<ClientView>(ClientRegistry.View(row));
     }
 
     /// <summary>
@@ -200,7 +160,7 @@ public sealed class ClientAdminService(
         row.PreviousClientSecretHash = keepOld ? row.ClientSecretHash : null;
         row.PreviousSecretExpiresAt = keepOld ? time.GetUtcNow().UtcDateTime + grace : null;
         row.ClientSecretHash = ClientSecrets.Hash(secret);
-        audit.Add(actor, "client.secret_rotated", AuditTarget(clientId), new { GracePeriodSeconds = (long)grace.TotalSeconds, row.PreviousSecretExpiresAt });
+        audit.Add(actor, "client.secret_rotated", ClientRegistry.AuditTarget(clientId), new { GracePeriodSeconds = (long)grace.TotalSeconds, row.PreviousSecretExpiresAt });
         return await SaveAsync(row, cancellationToken) is { } conflict
             ? AdminResult.Conflict<SecretRotation>(conflict)
             : AdminResult.Ok<SecretRotation>(new SecretRotation(secret, row.PreviousSecretExpiresAt));
@@ -238,7 +198,7 @@ public sealed class ClientAdminService(
         }
 
         await grants.RevokeFamilyAsync(grantId, cancellationToken);
-        await audit.RecordAsync(actor, "client.grant_revoked", AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
+        await audit.RecordAsync(actor, "client.grant_revoked", ClientRegistry.AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
         return true;
     }
 
@@ -252,26 +212,9 @@ public sealed class ClientAdminService(
         }
 
         var revoked = await grants.RevokeClientAsync(applicationId, subject, cancellationToken);
-        await audit.RecordAsync(actor, "client.grants_revoked", AuditTarget(clientId), new { Subject = subject, Revoked = revoked }, cancellationToken);
+        await audit.RecordAsync(actor, "client.grants_revoked", ClientRegistry.AuditTarget(clientId), new { Subject = subject, Revoked = revoked }, cancellationToken);
         return revoked;
     }
-
-    /// <summary>Validates against the scopes that exist now.</summary>
-    public async Task<ClientMetadataError?> ValidateAsync(ClientDefinition definition, CancellationToken cancellationToken)
-    {
-        var known = await scopes.GetAllAsync(cancellationToken);
-        return ClientMetadataValidator.Validate(definition, known.Keys.ToHashSet(StringComparer.Ordinal));
-    }
-
-    public static ClientView View(OAuthApplication row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        return new ClientView(ClientDefinition.From(row), row.Id, row.Enabled, Utc(row.CreationDate), row.ClientSecretHash is not null,
-            row.PreviousSecretExpiresAt is { } expires ? Utc(expires) : null);
-    }
-
-    /// <summary>A client_id for a client registered without one: 128 random bits, base64url.</summary>
-    public static string NewClientId() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
 
     private async Task<ClientMetadataError?> SaveAsync(OAuthApplication row, CancellationToken cancellationToken)
     {
@@ -293,9 +236,6 @@ public sealed class ClientAdminService(
 
     private Task<string?> ApplicationIdAsync(string clientId, CancellationToken cancellationToken) =>
         db.Applications.AsNoTracking().Where(a => a.ClientId == clientId).Select(a => a.Id).FirstOrDefaultAsync(cancellationToken);
-
-    private static ClientMetadataError Taken(string clientId) =>
-        new(RegistrationErrors.InvalidClientMetadata, $"The client_id '{clientId}' is already registered.", "client_id");
 
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 }

@@ -1,9 +1,10 @@
 using System.Security.Claims;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 public static class AdminRoles
 {

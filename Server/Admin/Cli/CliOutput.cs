@@ -1,7 +1,6 @@
-using IdentityServer.Clients.Admin;
 using IdentityServer.Hosting.Cli;
 
-namespace IdentityServer.Clients.Cli;
+namespace IdentityServer.Admin.Cli;
 
 /// <summary>How the admin commands report results: one line each, errors on stderr with a non-zero exit code.</summary>
 internal static class CliOutput

@@ -1,7 +1,7 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Hosting.Cli;
 
-namespace IdentityServer.Clients.Cli;
+namespace IdentityServer.Admin.Cli;
 
 /// <summary>
 /// <c>admin create</c> makes the first administrator (the bootstrap: nobody can use the admin pages or API before);

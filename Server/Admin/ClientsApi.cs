@@ -1,4 +1,8 @@
-namespace IdentityServer.Clients.Admin;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
+using IdentityServer.Protocol;
+
+namespace IdentityServer.Admin;
 
 /// <summary>The admin API for clients: CRUD, secret rotation, enable/disable, and the client's grants.</summary>
 internal static class ClientsApi

@@ -1,24 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 // The admin API's JSON. Names are snake_case and, where RFC 7591 or OpenID Connect registration defines a field,
 // its name (client_name, redirect_uris, grant_types, logo_uri, post_logout_redirect_uris, backchannel_logout_uri).
-
-/// <summary>An RFC 7591 §3.2.2 error: <c>error</c> and a sentence for people in <c>error_description</c>.</summary>
-public sealed record ErrorResponse(
-    [property: JsonPropertyName("error")] string Error,
-    [property: JsonPropertyName("error_description")] string? ErrorDescription)
-{
-    public static ErrorResponse From(ClientMetadataError error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        return new ErrorResponse(error.Error, error.Description);
-    }
-}
+// Errors have dynamic registration's shape (RFC 7591 §3.2.2): the protocol's ErrorResponse.
 
 /// <summary>A client's settings, as sent to create or replace it. Lifetimes are in seconds; null means the server default.</summary>
 public class ClientMetadata

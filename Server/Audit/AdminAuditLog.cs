@@ -1,16 +1,16 @@
 using System.Text.Json;
 using IdentityServer.Data;
-using IdentityServer.Hosting.Audit;
 using Microsoft.EntityFrameworkCore;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Audit;
 
 /// <summary>An entry of the admin audit log as the API and pages show it.</summary>
 public sealed record AuditEntryView(DateTime Timestamp, string ActorId, string? ActorName, string Action, string Target, string? Details);
 
 /// <summary>
 /// Records every admin change: who, what, to what, when. <see cref="Add"/> puts the entry in the caller's unit of work,
-/// so the change and its record are saved together (or not at all).
+/// so the change and its record are saved together (or not at all). Written by the admin services, and below them by the
+/// client registry (configuration seeding, dynamic registration); listed by the admin pages.
 /// </summary>
 public sealed class AdminAuditLog(IdentityDbContext db, TimeProvider time, IHttpContextAccessor http)
 {

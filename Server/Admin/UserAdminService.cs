@@ -1,11 +1,13 @@
 using System.Security.Cryptography;
 using IdentityServer.Accounts.Sessions;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 /// <summary>A local account as admins see it.</summary>
 public sealed record UserView(string Id, string UserName, string? Email, bool IsAdmin, bool Disabled);

@@ -1,8 +1,104 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
-using IdentityServer.Protocol;
+using IdentityServer.Tokens;
+using Microsoft.EntityFrameworkCore;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Protocol;
+
+/// <summary>Dynamic client registration (RFC 7591), section <c>DynamicClientRegistration</c>. Off by default.</summary>
+public sealed class DynamicRegistrationOptions
+{
+    public const string Section = "DynamicClientRegistration";
+    public const string Path = "/connect/register";
+
+    public bool Enabled { get; set; }
+
+    /// <summary>The scopes a self-registered client may have; a registration asking for others is refused.</summary>
+    public List<string> AllowedScopes { get; set; } = [ScopeCatalog.OpenId, ScopeCatalog.Profile, ScopeCatalog.Email, ScopeCatalog.OfflineAccess];
+
+    /// <summary>How long an initial access token an admin issues stays usable, unless the admin says otherwise.</summary>
+    public TimeSpan InitialAccessTokenLifetime { get; set; } = TimeSpan.FromDays(1);
+}
+
+/// <summary>An RFC 7591 §3.2.2 error: <c>error</c> and a sentence for people in <c>error_description</c>. The admin API answers its errors in this shape too.</summary>
+public sealed record ErrorResponse(
+    [property: JsonPropertyName("error")] string Error,
+    [property: JsonPropertyName("error_description")] string? ErrorDescription)
+{
+    public static ErrorResponse From(ClientMetadataError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return new ErrorResponse(error.Error, error.Description);
+    }
+}
+
+/// <summary>Reading a JSON body and answering an error in the RFC 7591 §3.2.2 shape; the admin API reads its bodies the same way.</summary>
+internal static class RegistrationJson
+{
+    /// <summary>The JSON body, or the RFC 7591-shaped 400 to answer instead (not JSON, malformed, wrong types).</summary>
+    public static async Task<(T? Body, IResult? Error)> ReadAsync<T>(HttpRequest request, bool optional = false) where T : class, new()
+    {
+        if (optional && request.ContentLength is null or 0 && !request.HasJsonContentType())
+        {
+            return (new T(), null);
+        }
+
+        if (!request.HasJsonContentType())
+        {
+            return (null, Error(StatusCodes.Status400BadRequest, RegistrationErrors.InvalidRequest, "The body must be application/json."));
+        }
+
+        try
+        {
+            var body = await request.ReadFromJsonAsync<T>(request.HttpContext.RequestAborted);
+            return body is null
+                ? (null, Error(StatusCodes.Status400BadRequest, RegistrationErrors.InvalidRequest, "The body must be a JSON object."))
+                : (body, null);
+        }
+        catch (JsonException e)
+        {
+            var where = e.Path is { Length: > 1 } path ? $" at {path}" : "";
+            return (null, Error(StatusCodes.Status400BadRequest, RegistrationErrors.InvalidClientMetadata, $"The body is not valid JSON for this request{where}."));
+        }
+    }
+
+    public static IResult Error(int status, string error, string description) => TypedResults.Json(new ErrorResponse(error, description), statusCode: status);
+}
+
+/// <summary>
+/// The initial access tokens (RFC 7591 §3) a registration presents: found by value and spent one use at a time. Admins
+/// issue, list and revoke them (IdentityServer.Admin's InitialAccessTokenService); the table holds only their SHA-256.
+/// </summary>
+public sealed class InitialAccessTokens(IdentityDbContext db, TimeProvider time)
+{
+    /// <summary>The id of the live token with this value, or null. Does not use it up (see <see cref="TryUseAsync"/>).</summary>
+    public async Task<string?> FindAsync(string? value, CancellationToken cancellationToken)
+    {
+        if (!OpaqueToken.IsWellFormed(value))
+        {
+            return null;
+        }
+
+        var hash = OpaqueToken.Hash(value!);
+        var now = time.GetUtcNow().UtcDateTime;
+        return await db.InitialAccessTokens.AsNoTracking()
+            .Where(t => t.ReferenceId == hash && t.ExpirationDate > now && t.RemainingUses > 0)
+            .Select(t => t.Id).FirstOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>Spends one use. One conditional UPDATE, so concurrent registrations can never spend more uses than there are.</summary>
+    public async Task<bool> TryUseAsync(string id, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var changed = await db.InitialAccessTokens
+            .Where(t => t.Id == id && t.RemainingUses > 0 && t.ExpirationDate > now)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RemainingUses, t => t.RemainingUses - 1), cancellationToken);
+        return changed == 1;
+    }
+}
 
 /// <summary>RFC 7591 §2 client metadata, as a registering client sends it. Unknown fields are ignored (§2).</summary>
 public sealed class RegistrationRequest
@@ -49,13 +145,25 @@ internal static class DynamicRegistrationEndpoint
     private const string Realm = "registration";
     private static readonly string[] DynamicGrantTypes = [ClientDefinition.AuthorizationCode, ClientDefinition.RefreshToken];
 
+    public static IServiceCollection AddDynamicRegistration(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(configuration.GetSection(DynamicRegistrationOptions.Section).Get<DynamicRegistrationOptions>() ?? new DynamicRegistrationOptions());
+        services.AddScoped<InitialAccessTokens>();
+        return services;
+    }
+
+    /// <summary>The registration endpoint, when DynamicClientRegistration:Enabled.</summary>
     public static IEndpointRouteBuilder MapDynamicRegistration(this IEndpointRouteBuilder app)
     {
-        app.MapPost(DynamicRegistrationOptions.Path, HandleAsync).DisableAntiforgery().ExcludeFromDescription();
+        if (app.ServiceProvider.GetRequiredService<DynamicRegistrationOptions>().Enabled)
+        {
+            app.MapPost(DynamicRegistrationOptions.Path, HandleAsync).DisableAntiforgery().ExcludeFromDescription();
+        }
+
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext context, InitialAccessTokenService tokens, ClientAdminService clients,
+    private static async Task<IResult> HandleAsync(HttpContext context, InitialAccessTokens tokens, ClientRegistry clients,
         DynamicRegistrationOptions options)
     {
         // Registration answers carry secrets: never cached (§3.2.1).
@@ -76,7 +184,7 @@ internal static class DynamicRegistrationEndpoint
             return InvalidToken(context);
         }
 
-        var (body, readError) = await AdminApiResults.ReadJsonAsync<RegistrationRequest>(context.Request);
+        var (body, readError) = await RegistrationJson.ReadAsync<RegistrationRequest>(context.Request);
         if (readError is not null)
         {
             return readError;
@@ -95,13 +203,13 @@ internal static class DynamicRegistrationEndpoint
             return InvalidToken(context);
         }
 
-        var result = await clients.CreateAsync(definition!, AdminActor.Registration(tokenId), cancellationToken);
-        if (result.Outcome != AdminOutcome.Ok)
+        var creation = await clients.CreateAsync(definition!, AdminActor.Registration(tokenId), cancellationToken);
+        if (creation.Created is null)
         {
-            return TypedResults.BadRequest(ErrorResponse.From(result.Error!));
+            return TypedResults.BadRequest(ErrorResponse.From(creation.Error!));
         }
 
-        var (client, secret) = result.Value!;
+        var (client, secret) = creation.Created;
         var d = client.Definition;
         return TypedResults.Created((string?)null, new RegistrationResponse(
             d.ClientId!,
@@ -180,7 +288,7 @@ internal static class DynamicRegistrationEndpoint
     {
         const string description = "The initial access token is invalid, expired or used up.";
         context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{Realm}\", error=\"{OAuthErrors.InvalidToken}\", error_description=\"{description}\"";
-        return AdminApiResults.Error(StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, description);
+        return RegistrationJson.Error(StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, description);
     }
 
     private static ClientMetadataError Metadata(string field, string description) => new(RegistrationErrors.InvalidClientMetadata, description, field);

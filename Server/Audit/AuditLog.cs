@@ -1,11 +1,9 @@
 using System.Security.Claims;
 using System.Text.Json;
 using IdentityServer.Data;
-using IdentityServer.Protocol;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 
-namespace IdentityServer.Hosting.Audit;
+namespace IdentityServer.Audit;
 
 /// <summary>
 /// One event for the audit log. <paramref name="ActorId"/> is a user id, <c>client:&lt;client_id&gt;</c> or
@@ -84,19 +82,6 @@ public sealed class AuditLog(IServiceScopeFactory scopes, IHttpContextAccessor h
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(entry);
         db.AdminAuditEntries.Add(ToRow(entry));
-    }
-
-    /// <summary>The client_id of an authorization request a page will return to (unverified: context for the log only).</summary>
-    public static string? ClientIdOfReturnUrl(string? returnUrl)
-    {
-        const string prefix = EndpointPaths.Authorize + "?";
-        if (returnUrl is null || !returnUrl.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        var query = QueryHelpers.ParseQuery(returnUrl[prefix.Length..]);
-        return query.TryGetValue("client_id", out var clientId) && clientId.Count == 1 ? Truncate(clientId[0], 100) : null;
     }
 
     /// <summary>The signed-in user of the current request (the person, or an admin), if any.</summary>
@@ -196,6 +181,7 @@ public static class AuditRegistration
     {
         services.AddHttpContextAccessor();
         services.AddSingleton<AuditLog>();
+        services.AddScoped<AdminAuditLog>();
         return services;
     }
 }

@@ -1,6 +1,6 @@
 using System.Security.Claims;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Audit;
 
 /// <summary>Who makes an admin change: a signed-in admin, the command line, configuration, or a registration token.</summary>
 public sealed record AdminActor(string Id, string? Name)

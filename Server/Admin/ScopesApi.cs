@@ -1,4 +1,7 @@
-namespace IdentityServer.Clients.Admin;
+using IdentityServer.Audit;
+using IdentityServer.Protocol;
+
+namespace IdentityServer.Admin;
 
 /// <summary>The admin API for scopes and the resources (audiences) they open.</summary>
 internal static class ScopesApi

@@ -1,7 +1,7 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Audit;
 using IdentityServer.Hosting.Cli;
 
-namespace IdentityServer.Clients.Cli;
+namespace IdentityServer.Admin.Cli;
 
 /// <summary><c>users add|list|disable</c>: local accounts for headless setups.</summary>
 internal sealed class UsersCommand(UserAdminService users) : ICommand

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using IdentityServer.Data;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Clients;
 
 /// <summary>
 /// Everything an admin decides about a client, in one shape shared by the admin API, the admin pages, the CLI,

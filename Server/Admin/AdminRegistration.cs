@@ -1,9 +1,9 @@
-using IdentityServer.Clients.Cli;
+using IdentityServer.Admin.Cli;
 using IdentityServer.Hosting.Cli;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 public static class AdminRegistration
 {
@@ -13,8 +13,6 @@ public static class AdminRegistration
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddSingleton(builder.Configuration.GetSection(AdminOptions.Section).Get<AdminOptions>() ?? new AdminOptions());
-        services.AddSingleton(builder.Configuration.GetSection(DynamicRegistrationOptions.Section).Get<DynamicRegistrationOptions>() ?? new DynamicRegistrationOptions());
-        services.AddScoped<AdminAuditLog>();
         services.AddScoped<ClientAdminService>();
         services.AddScoped<ScopeAdminService>();
         services.AddScoped<UserAdminService>();
@@ -32,7 +30,7 @@ public static class AdminRegistration
         return builder;
     }
 
-    /// <summary>The admin API under /admin/api, its OpenAPI document, and dynamic registration when enabled.</summary>
+    /// <summary>The admin API under /admin/api and its OpenAPI document.</summary>
     public static WebApplication MapAdmin(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -49,11 +47,6 @@ public static class AdminRegistration
         api.MapScopesApi();
         api.MapAccountsApi();
         app.MapOpenApi("/openapi/{documentName}.json");
-        if (app.Services.GetRequiredService<DynamicRegistrationOptions>().Enabled)
-        {
-            app.MapDynamicRegistration();
-        }
-
         return app;
     }
 }

@@ -1,8 +1,10 @@
 using System.Globalization;
-using IdentityServer.Hosting.Audit;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
+using IdentityServer.Protocol;
 using Microsoft.AspNetCore.WebUtilities;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 /// <summary>The admin API's other resources: forcing a person's sign-out, the audit log, and initial access tokens.</summary>
 internal static class AccountsApi

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 /// <summary>The OpenAPI description of the admin API (<c>/openapi/v1.json</c>): only /admin/api, with its bearer scheme.</summary>
 internal static class AdminOpenApi

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Admin;
 
 /// <summary>
 /// The admin API's authentication scheme: a bearer access token issued by this server (RFC 6750 §2.1, header only),

@@ -1,8 +1,9 @@
-using IdentityServer.Clients.Admin;
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting.Cli;
 
-namespace IdentityServer.Clients.Cli;
+namespace IdentityServer.Admin.Cli;
 
 /// <summary><c>clients add|list|remove|rotate-secret</c>: the client registry for headless setups, with the admin API's rules.</summary>
 internal sealed class ClientsCommand(ClientAdminService clients) : ICommand

@@ -1,61 +1,13 @@
+using IdentityServer.Audit;
+using IdentityServer.Clients;
 using IdentityServer.Data;
 using Microsoft.EntityFrameworkCore;
 
-namespace IdentityServer.Clients.Admin;
-
-/// <summary>A scope admins define, and the resources (access-token audiences) it opens.</summary>
-public sealed class ScopeDefinition
-{
-    public string? Name { get; set; }
-    public string? DisplayName { get; set; }
-    public string? Description { get; set; }
-    public IReadOnlyList<string> Resources { get; set; } = [];
-
-    /// <summary>Why this scope cannot be stored, or null. Built-in names (openid, profile, email, offline_access, admin) are reserved.</summary>
-    public ClientMetadataError? Validate()
-    {
-        if (!ClientMetadataValidator.IsScopeToken(Name))
-        {
-            return Invalid("name", "The scope name must be 1 to 200 printable ASCII characters without spaces, '\"' or '\\' (RFC 6749 §3.3).");
-        }
-
-        if (ScopeCatalog.BuiltInScopes.ContainsKey(Name!))
-        {
-            return Invalid("name", $"'{Name}' is a built-in scope and cannot be redefined.");
-        }
-
-        if (DisplayName?.Length > 200 || Description?.Length > 1000)
-        {
-            return Invalid("display_name", "display_name is limited to 200 characters and description to 1000.");
-        }
-
-        return Resources.FirstOrDefault(r => !ClientMetadataValidator.IsResourceIndicator(r)) is { } bad
-            ? Invalid("resources", $"The resource '{bad}' is not an absolute URI without a fragment (RFC 8707 §2).")
-            : null;
-    }
-
-    public void ApplyTo(OAuthScope row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        row.DisplayName = string.IsNullOrWhiteSpace(DisplayName) ? null : DisplayName.Trim();
-        row.Description = string.IsNullOrWhiteSpace(Description) ? null : Description.Trim();
-        row.Resources = ClientDefinition.Json(Resources.Distinct(StringComparer.Ordinal));
-    }
-
-    public static ScopeDefinition From(OAuthScope row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        return new ScopeDefinition { Name = row.Name, DisplayName = row.DisplayName, Description = row.Description, Resources = ClientDefinition.ReadArray(row.Resources) };
-    }
-
-    private static ClientMetadataError Invalid(string field, string description) => new(RegistrationErrors.InvalidRequest, description, field);
-}
+namespace IdentityServer.Admin;
 
 /// <summary>Creates, changes and deletes API scopes. The scope cache is invalidated at once, as for clients.</summary>
 public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog, AdminAuditLog audit)
 {
-    public static string AuditTarget(string name) => "scope:" + name;
-
     public async Task<IReadOnlyList<ScopeDefinition>> ListAsync(CancellationToken cancellationToken)
     {
         var rows = await db.Scopes.AsNoTracking().OrderBy(s => s.Name).ToListAsync(cancellationToken);
@@ -85,7 +37,7 @@ public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog
         var row = new OAuthScope { Name = name };
         definition.ApplyTo(row);
         db.Scopes.Add(row);
-        audit.Add(actor, "scope.created", AuditTarget(name), definition);
+        audit.Add(actor, "scope.created", ScopeDefinition.AuditTarget(name), definition);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -122,7 +74,7 @@ public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog
 
         definition.ApplyTo(row);
         row.ConcurrencyToken = Guid.NewGuid().ToString("N");
-        audit.Add(actor, "scope.updated", AuditTarget(name), definition);
+        audit.Add(actor, "scope.updated", ScopeDefinition.AuditTarget(name), definition);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -158,7 +110,7 @@ public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog
         }
 
         db.Scopes.Remove(row);
-        audit.Add(actor, "scope.deleted", AuditTarget(name));
+        audit.Add(actor, "scope.deleted", ScopeDefinition.AuditTarget(name));
         await db.SaveChangesAsync(cancellationToken);
         catalog.Invalidate();
         return AdminResult.Ok<bool>(true);

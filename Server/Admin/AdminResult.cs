@@ -1,4 +1,6 @@
-namespace IdentityServer.Clients.Admin;
+using IdentityServer.Clients;
+
+namespace IdentityServer.Admin;
 
 public enum AdminOutcome
 {

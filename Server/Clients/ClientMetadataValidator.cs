@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using IdentityServer.Data;
 
-namespace IdentityServer.Clients.Admin;
+namespace IdentityServer.Clients;
 
 /// <summary>The error codes of RFC 7591 §3.2.2, used by the admin API as well as by dynamic registration.</summary>
 public static class RegistrationErrors
