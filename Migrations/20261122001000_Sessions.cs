@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace IdentityServer.Migrations;
 
-/// <summary>Server-side sign-in sessions (issue 7): the cookie carries only the session id.</summary>
+/// <summary>Server-side sign-in sessions: the cookie carries only the session id.</summary>
 [DbContext(typeof(IdentityDbContext))]
 [Migration("20261122001000_Sessions")]
 public sealed class Sessions : Migration

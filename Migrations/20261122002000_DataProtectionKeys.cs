@@ -5,7 +5,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 namespace IdentityServer.Migrations;
 
-/// <summary>The Data Protection key ring, shared by every instance through the database (issue 11).</summary>
+/// <summary>The Data Protection key ring, shared by every instance through the database.</summary>
 [DbContext(typeof(IdentityDbContext))]
 [Migration("20261122002000_DataProtectionKeys")]
 public sealed class DataProtectionKeys : Migration

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace IdentityServer.Migrations;
 
 /// <summary>
-/// Administration (issue 6): every admin change is recorded (AdminAuditEntries), and the initial access tokens that
+/// Administration: every admin change is recorded (AdminAuditEntries), and the initial access tokens that
 /// guard dynamic client registration (RFC 7591 §3) are stored as hashes (InitialAccessTokens).
 /// </summary>
 [DbContext(typeof(IdentityDbContext))]

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace IdentityServer.Migrations;
 
 /// <summary>
-/// Pruning (issue 8) walks the tokens older than its retention window by creation date, a window of BatchSize rows per
+/// Pruning walks the tokens older than its retention window by creation date, a window of BatchSize rows per
 /// statement, so each batch reads an index range instead of scanning the table. The expiry index cannot serve it: a
 /// revoked token, or one whose grant is dead, may expire far in the future.
 /// </summary>

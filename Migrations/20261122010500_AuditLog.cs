@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace IdentityServer.Migrations;
 
 /// <summary>
-/// Security hardening (issue 10): the admin audit table becomes the general audit log. Each entry gains its kind (admin,
+/// Security hardening: the admin audit table becomes the general audit log. Each entry gains its kind (admin,
 /// sign_in, external_login, consent, token, session), its outcome, the caller's address and the client concerned. The
 /// rows already there are admin changes that succeeded, which the column defaults say.
 /// </summary>

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace IdentityServer.Migrations;
 
 /// <summary>
-/// Benchmark (issue 9): no query reads tokens by (ApplicationId, Status, Subject, Type), yet that index put Status, the
+/// No query reads tokens by (ApplicationId, Status, Subject, Type), yet that index put Status, the
 /// column every code redemption and refresh-token rotation changes, into an index: each redemption rewrote an index
 /// entry (SQLite) or added one to every index of the table (PostgreSQL cannot update the row in place, a "HOT" update,
 /// when an indexed column changes). ApplicationId alone stays indexed for the cascade from a deleted client.

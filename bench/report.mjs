@@ -127,5 +127,5 @@ for (const target of ['sqlite', 'postgresql']) {
 check('(a) ES256 ours vs oidc-provider', ratios['sqlite-es256.a'], 2);
 const es256 = result('sqlite-es256', 'a');
 if (es256) check(`${targetName('sqlite-es256')} errors, row (a)`, errors(es256), 0, 'errors', false);
-if (checks.length) out.push('', 'Targets of issue 9 in this run:', ...checks);
+if (checks.length) out.push('', 'Targets in this run:', ...checks);
 console.log(out.join('\n'));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Several instances on one PostgreSQL, with real processes on loopback only (issue 11). One command:
+# Several instances on one PostgreSQL, with real processes on loopback only. One command:
 #
 #   deploy/cluster-test.sh
 #

@@ -16,7 +16,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace IdentityServer.Tests.Accounts;
 
-/// <summary>Issue 7: server-side sessions, RP-initiated logout, "devices and apps", sign out everywhere, back-channel logout.</summary>
+/// <summary>Server-side sessions, RP-initiated logout, "devices and apps", sign out everywhere, back-channel logout.</summary>
 public sealed class SessionTests(SqliteServer server) : IClassFixture<SqliteServer>
 {
     private const string PostLogoutUri = "https://rp.example/signed-out";

@@ -9,7 +9,7 @@ namespace IdentityServer.Tests.Admin;
 public sealed class AdminBrowserServer : KestrelServer;
 
 /// <summary>
-/// Issue 6 in a real browser (Debian's Chromium): an admin registers a client on the admin pages and copies the secret
+/// Administration in a real browser (Debian's Chromium): an admin registers a client on the admin pages and copies the secret
 /// shown once; then a person signs in to that client through the authorization-code flow, clicking through the pages.
 /// </summary>
 public sealed class AdminBrowserTests(AdminBrowserServer server) : IClassFixture<AdminBrowserServer>

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Tests.Cluster;
 
 /// <summary>
-/// Several instances on one PostgreSQL (issue 11), with real processes on loopback: nothing depends on which instance
+/// Several instances on one PostgreSQL, with real processes on loopback: nothing depends on which instance
 /// a request lands on. A, B and C are indexes 0, 1 and 2 of <see cref="ClusterFixture"/>.
 /// </summary>
 public sealed class ClusterTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>

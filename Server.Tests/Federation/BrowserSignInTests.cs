@@ -4,7 +4,7 @@ using Microsoft.Playwright;
 namespace IdentityServer.Tests.Federation;
 
 /// <summary>
-/// Issue 5 in a real browser: a person on an app's sign-in page clicks "Continue with GitHub", picks their account at
+/// Federated sign-in in a real browser: a person on an app's sign-in page clicks "Continue with GitHub", picks their account at
 /// the GitHub stand-in, allows the app, and the app receives a code for tokens about our user.
 /// </summary>
 public sealed class BrowserSignInTests(KestrelFederationServer server) : IClassFixture<KestrelFederationServer>

@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace IdentityServer.Tests.Federation;
 
 /// <summary>
-/// Issue 5: complete flows through the real endpoints, one per provider: an app's /authorize, our sign-in page, the
+/// Federated sign-in: complete flows through the real endpoints, one per provider: an app's /authorize, our sign-in page, the
 /// provider stand-in, back, consent, the app's redirect with a code, and tokens whose sub is our own id and whose
 /// claims came from the provider.
 /// </summary>

@@ -275,7 +275,7 @@ public sealed class SqliteIntrospectionTests(SqliteServer server) : Introspectio
 public sealed class PostgresIntrospectionTests(PostgresServer server) : IntrospectionTests(server)
 {
     /// <summary>
-    /// Issue 11: when PostgreSQL drops every connection (as a restart does), the liveness check, which is sent outside
+    /// When PostgreSQL drops every connection (as a restart does), the liveness check, which is sent outside
     /// EF Core (GrantQueries.AccessTokenLiveAsync), fails that request with 503 at most once, and the next ones are
     /// served on fresh connections.
     /// </summary>

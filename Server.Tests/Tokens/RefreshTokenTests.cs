@@ -143,7 +143,7 @@ public abstract class RefreshTokenTests(ServerFactory server)
             // The database let exactly one request rotate: one successor, no matter how the requests interleaved.
             var (family, stored) = await scenario.FamilyAsync(TokenScenario.FamilyOf(tokens));
             Assert.Equal(2, stored.Count);
-            // The losers were treated as reuse (issue 4): the family is revoked, the winner's token with it.
+            // The losers were treated as reuse: the family is revoked, the winner's token with it.
             Assert.Equal(Statuses.Revoked, family.Status);
             var winner = answers.Single(a => a.Status == HttpStatusCode.OK).Body.GetProperty("refresh_token").GetString()!;
             Assert.Equal("invalid_grant", (await scenario.RefreshAsync(winner)).Error);

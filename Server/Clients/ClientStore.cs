@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Clients;
 
 /// <summary>
-/// Finds clients by client_id. Entries are cached for at most one second (issue 11: a cache may be stale, never for
+/// Finds clients by client_id. Entries are cached for at most one second (a cache may be stale, never for
 /// longer than that), so the token endpoint rarely touches the database for the client, and a client disabled on
 /// another instance is refused everywhere within a second. Changes made here are invalidated at once.
 /// </summary>

@@ -1,6 +1,6 @@
 namespace IdentityServer.Tokens;
 
-/// <summary>Token lifetimes (DESIGN.md token rules). Each can be overridden per client through Application.Settings.</summary>
+/// <summary>Token lifetimes, the server's defaults (docs/configuration.md). Each can be overridden per client through its settings.</summary>
 public sealed class TokenOptions
 {
     public const string Section = "Tokens";

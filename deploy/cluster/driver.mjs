@@ -77,7 +77,7 @@ async function send(instance, path, { method = 'GET', form, jar, client = false,
 }
 
 /**
- * A clean 503 (issue 11): Retry-After, no-store, and either the RFC 6749 error JSON temporarily_unavailable (protocol
+ * A clean 503: Retry-After, no-store, and either the RFC 6749 error JSON temporarily_unavailable (protocol
  * endpoints) or the HTML error page (pages, the authorization endpoint), never a stack trace.
  */
 function cleanUnavailable(r, expectJson) {

@@ -24,7 +24,7 @@ public enum ExternalSignInOutcome
 public sealed record ExternalSignInResult(ExternalSignInOutcome Outcome, ApplicationUser? User = null);
 
 /// <summary>
-/// Decides who a person signing in through a provider is, by the linking rule (README, "Federated sign-in"):
+/// Decides who a person signing in through a provider is, by the linking rule (docs/federation.md, "Linking rule"):
 /// <list type="number">
 /// <item>the account already linked to this provider account (provider, provider user id);</item>
 /// <item>else, when an account already has the same email: link to it automatically only if the provider asserts the
