@@ -4,8 +4,11 @@ using System.Text.Json;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using static IdentityServer.Tests.Security.Hostile;
 
 namespace IdentityServer.Tests.Security;
@@ -28,7 +31,13 @@ public sealed class RateLimitServer : ServerFactory
         ["RateLimits:AuthorizePerAddress:Window"] = "01:00:00",
         ["RateLimits:SignInPerAddress:PermitLimit"] = SignIn.ToString(CultureInfo.InvariantCulture),
         ["RateLimits:SignInPerAddress:Window"] = "01:00:00",
+        // The in-process host has no peer address, which ASP.NET Core's forwarded-headers middleware takes as the
+        // configured proxy: each test then chooses its client address with X-Forwarded-For.
+        ["ForwardedHeaders:KnownProxies:0"] = TrustedProxy,
     };
+
+    /// <summary>A proxy address of TEST-NET-1 (RFC 5737): configured, not loopback.</summary>
+    public const string TrustedProxy = "192.0.2.10";
 }
 
 /// <summary>
@@ -84,6 +93,38 @@ public sealed class RateLimitTests(RateLimitServer server) : IClassFixture<RateL
 
         using var neighbour = await TokenAsync(http, other, firstAddress);
         Assert.Equal(HttpStatusCode.OK, neighbour.StatusCode);
+    }
+
+    [Fact]
+    public async Task Naming_a_client_without_its_secret_never_spends_its_budget()
+    {
+        var victim = await TestData.CreateClientAsync(server, grantTypes: ["client_credentials"]);
+        var impostor = victim with { Secret = "not-the-secret-" + Guid.NewGuid().ToString("N") };
+        using var http = CreateClient(server);
+
+        for (var i = 0; i < RateLimitServer.PerClient * 2; i++)
+        {
+            using var refused = await TokenAsync(http, impostor, NewAddress());
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        // The client's whole budget is still there: only authenticated requests count against it.
+        for (var i = 0; i < RateLimitServer.PerClient; i++)
+        {
+            using var allowed = await TokenAsync(http, victim, NewAddress());
+            Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        }
+
+        using var spent = await TokenAsync(http, victim, NewAddress());
+        await AssertTooManyRequestsJsonAsync(spent);
+    }
+
+    [Fact]
+    public void Only_the_configured_proxies_are_trusted_loopback_included()
+    {
+        var options = server.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
+        Assert.Equal([IPAddress.Parse(RateLimitServer.TrustedProxy)], options.KnownProxies);
+        Assert.Empty(options.KnownIPNetworks);
     }
 
     [Fact]

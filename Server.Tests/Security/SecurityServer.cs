@@ -29,6 +29,8 @@ public sealed class SecurityServer : ServerFactory
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Accounts:AllowRegistration"] = "true",
+        // Tests choose the client address with X-Forwarded-For (the in-process host has no peer address of its own).
+        ["ForwardedHeaders:KnownProxies:0"] = RateLimitServer.TrustedProxy,
     };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

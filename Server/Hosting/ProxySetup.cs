@@ -8,7 +8,7 @@ public sealed class ProxyOptions
 {
     public const string Section = "ForwardedHeaders";
 
-    /// <summary>IP addresses of trusted proxies. Loopback is always trusted.</summary>
+    /// <summary>IP addresses of trusted proxies. None by default, loopback included: a proxy on this machine is listed too.</summary>
     public List<string> KnownProxies { get; set; } = [];
 
     /// <summary>CIDR ranges of trusted proxies, e.g. 10.0.0.0/8 for a container network.</summary>
@@ -18,7 +18,9 @@ public sealed class ProxyOptions
 public static class ProxySetup
 {
     /// <summary>
-    /// Forwarded headers from trusted proxies only, so rate limits and session lists see the real client address. The
+    /// Forwarded headers from configured proxies only, so rate limits, audit entries and session lists see the real client
+    /// address and nobody else can choose it. With no proxy configured, X-Forwarded-For and -Proto are ignored from
+    /// everyone: ASP.NET Core's own default trusts any loopback sender, and an empty list would trust every sender. The
     /// issuer never comes from the request: it is the configured one, whatever Host or X-Forwarded-Host say.
     /// </summary>
     public static WebApplicationBuilder AddProxySupport(this WebApplicationBuilder builder)
@@ -26,7 +28,11 @@ public static class ProxySetup
         var proxies = builder.Configuration.GetSection(ProxyOptions.Section).Get<ProxyOptions>() ?? new ProxyOptions();
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            options.ForwardedHeaders = proxies.KnownProxies.Count + proxies.KnownNetworks.Count == 0
+                ? ForwardedHeaders.None
+                : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             for (var i = 0; i < proxies.KnownProxies.Count; i++)
             {
                 if (!IPAddress.TryParse(proxies.KnownProxies[i], out var address))

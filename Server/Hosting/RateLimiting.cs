@@ -34,19 +34,14 @@ public sealed class RateLimitedAttribute(RateLimitScope scope) : Attribute
 /// </summary>
 public interface ITokenEndpointRateLimits
 {
-    /// <summary>
-    /// Reads what the limiter's synchronous partitioning looks for (the client_id of a form body), asynchronously and once;
-    /// the endpoint then gets the same parsed request.
-    /// </summary>
-    Task PrepareAsync(HttpContext context);
-
     /// <summary>The answer to a refused request, in the error shape the endpoints' clients already parse.</summary>
     IResult TooManyRequests(int retryAfterSeconds);
 }
 
 /// <summary>
-/// ASP.NET Core's rate limiter with partitioned fixed windows: one limiter per client_id and one per client address,
-/// chained, so a client cannot exceed its budget from many addresses nor an address from many client ids. The address
+/// ASP.NET Core's rate limiter with partitioned fixed windows per client address, before anything else is read. The
+/// per-client budget of the token endpoints is <see cref="ClientRateLimiter"/>'s, counted once the client has
+/// authenticated, so that nobody can spend another client's budget by sending its client_id. The address
 /// is <c>Connection.RemoteIpAddress</c> after <c>UseForwardedHeaders</c> (trusted proxies only); IPv6 addresses count
 /// per /64, which is what one subscriber usually holds. A refused request gets 429 with Retry-After: OAuth error JSON
 /// from the token endpoints (<see cref="ITokenEndpointRateLimits"/>), a page for people.
@@ -59,10 +54,11 @@ public static class RateLimiting
     {
         var options = RateLimitOptions.Read(builder.Configuration);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<ClientRateLimiter>();
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(ByClient(options), ByAddress(options));
+            limiter.GlobalLimiter = ByAddress(options);
             limiter.OnRejected = (context, cancellationToken) => RejectAsync(context, options, cancellationToken);
         });
         return builder;
@@ -76,21 +72,6 @@ public static class RateLimiting
             return app;
         }
 
-        // The client_id of client_secret_post and public clients is in the form: read it (once, asynchronously) before
-        // the limiter's synchronous partitioning looks for it. The endpoint gets the same parsed parameters.
-        if (app.ApplicationServices.GetService<ITokenEndpointRateLimits>() is { } tokenEndpoints)
-        {
-            app.Use(async (context, next) =>
-            {
-                if (ScopeOf(context) == RateLimitScope.TokenEndpoints)
-                {
-                    await tokenEndpoints.PrepareAsync(context);
-                }
-
-                await next(context);
-            });
-        }
-
         return app.UseRateLimiter();
     }
 
@@ -99,12 +80,6 @@ public static class RateLimiting
         builder.WithMetadata(new RateLimitedAttribute(scope));
 
     private static RateLimitScope? ScopeOf(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<RateLimitedAttribute>()?.Scope;
-
-    private static PartitionedRateLimiter<HttpContext> ByClient(RateLimitOptions options) =>
-        PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            ScopeOf(context) == RateLimitScope.TokenEndpoints && ClientIdOf(context) is { } clientId
-                ? RateLimitPartition.GetFixedWindowLimiter("client:" + clientId, _ => Window(options.TokenEndpointsPerClient))
-                : RateLimitPartition.GetNoLimiter(Unlimited));
 
     private static PartitionedRateLimiter<HttpContext> ByAddress(RateLimitOptions options) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context =>
@@ -122,7 +97,7 @@ public static class RateLimiting
                 : RateLimitPartition.GetFixedWindowLimiter(prefix + AddressOf(context), _ => Window(rule));
         });
 
-    private static FixedWindowRateLimiterOptions Window(RateLimitRule rule) => new()
+    internal static FixedWindowRateLimiterOptions Window(RateLimitRule rule) => new()
     {
         PermitLimit = rule.PermitLimit,
         Window = rule.Window,
@@ -152,47 +127,6 @@ public static class RateLimiting
         }
 
         return address.ToString();
-    }
-
-    /// <summary>
-    /// The client_id the request claims (Basic credentials or the form), unverified: a partition key only. Values the
-    /// client authentication would refuse anyway (over 100 characters) count only against the address.
-    /// </summary>
-    private static string? ClientIdOf(HttpContext context)
-    {
-        var clientId = BasicClientId(context.Request.Headers.Authorization.ToString())
-            ?? context.Features.Get<IFormFeature>()?.Form?["client_id"].ToString();
-        return clientId is { Length: > 0 and <= 100 } ? clientId : null;
-    }
-
-    /// <summary>RFC 6749 §2.3.1: base64(urlencode(id) ":" urlencode(secret)); only the id is kept.</summary>
-    private static string? BasicClientId(string header)
-    {
-        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) || header.Length > 4096)
-        {
-            return null;
-        }
-
-        Span<byte> decoded = stackalloc byte[3 * header.Length / 4 + 3];
-        if (!Convert.TryFromBase64String(header["Basic ".Length..].Trim(), decoded, out var length))
-        {
-            return null;
-        }
-
-        var colon = decoded[..length].IndexOf((byte)':');
-        if (colon <= 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Uri.UnescapeDataString(Encoding.UTF8.GetString(decoded[..colon]).Replace('+', ' '));
-        }
-        catch (UriFormatException)
-        {
-            return null;
-        }
     }
 
     private static async ValueTask RejectAsync(OnRejectedContext rejected, RateLimitOptions options, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using IdentityServer.Clients;
+using IdentityServer.Hosting;
 
 namespace IdentityServer.Protocol;
 
@@ -28,9 +29,14 @@ public sealed class ClientRequest(HttpContext context)
 /// <summary>
 /// The shared front of the client-authenticated endpoints, written once: the body must be a form (RFC 6749 §3.2,
 /// RFC 7009 §2.1, RFC 7662 §2.1), no parameter may be repeated (RFC 6749 §3.1, §3.2), and the client must authenticate
-/// (§2.3). Any failure is answered here with the OAuth error JSON; the endpoint runs only for an authenticated client.
+/// (§2.3), within its rate limit. Any failure is answered here with the OAuth error JSON; the endpoint runs only for an
+/// authenticated client.
 /// </summary>
-public sealed class ClientAuthenticationFilter(ClientAuthenticator authenticator) : IEndpointFilter
+public sealed class ClientAuthenticationFilter(
+    ClientAuthenticator authenticator,
+    ClientRateLimiter clientLimits,
+    ITokenEndpointRateLimits limitAnswers,
+    ILogger<ClientAuthenticationFilter> logger) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -50,6 +56,14 @@ public sealed class ClientAuthenticationFilter(ClientAuthenticator authenticator
         if (authentication.Client is not { } client)
         {
             return authentication.ErrorResult();
+        }
+
+        // Counted only now, so that naming a client without its credentials never spends that client's budget.
+        if (!clientLimits.TryAcquire(client.ClientId, out var retryAfter))
+        {
+            logger.LogWarning("Rate limit: refused {Path} for client {ClientId}; retry after {Seconds} s", http.Request.Path.Value, client.ClientId, retryAfter);
+            http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return limitAnswers.TooManyRequests(retryAfter);
         }
 
         http.Features.Set(new ClientRequest.Authenticated(client, parameters));

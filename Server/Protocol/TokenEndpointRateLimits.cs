@@ -5,14 +5,6 @@ namespace IdentityServer.Protocol;
 /// <summary>The token endpoints' part in the rate limits (token, introspection, revocation): their form and their error shape.</summary>
 internal sealed class TokenEndpointRateLimits : ITokenEndpointRateLimits
 {
-    public async Task PrepareAsync(HttpContext context)
-    {
-        if (HttpMethods.IsPost(context.Request.Method) && OAuthParameters.IsUrlEncodedForm(context.Request))
-        {
-            await OAuthParameters.ReadAsync(context.Request, context.RequestAborted);
-        }
-    }
-
     // The OAuth error shape clients already parse (RFC 6749 §5.2); temporarily_unavailable as in §4.1.2.1.
     public IResult TooManyRequests(int retryAfterSeconds) =>
         new OAuthError(OAuthErrors.TemporarilyUnavailable, $"Too many requests; retry after {retryAfterSeconds} seconds.",
