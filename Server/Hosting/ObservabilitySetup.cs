@@ -18,6 +18,9 @@ public static class ObservabilitySetup
             builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; });
         }
 
+        // Last, over every provider added above: no client-supplied value reaches a log unescaped or uncapped.
+        builder.Logging.SanitizeLoggedValues();
+
         // The checks tagged "ready" are added by the capabilities they concern (the database: AddIdentityDatabase).
         builder.Services.AddHealthChecks();
         return builder;
