@@ -21,7 +21,7 @@ public static class DatabaseRegistration
         services.AddHealthChecks()
             .AddCheck<DatabaseStartupHealthCheck>("database-startup", tags: ["ready"])
             .AddCheck<DatabaseConnectionHealthCheck>("database", tags: ["ready"]);
-        services.AddSharedDataProtection();
+        services.AddSharedDataProtection(configuration);
         var configure = ProviderConfiguration(options);
         var postgres = string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase);
         services.AddSingleton<NpgsqlPoolReset>();

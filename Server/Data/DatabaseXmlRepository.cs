@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
@@ -33,16 +36,87 @@ public sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRep
     }
 }
 
+/// <summary>Where the Data Protection keys are encrypted at rest (section <c>DataProtection</c>).</summary>
+public sealed class DataProtectionOptions
+{
+    public const string Section = "DataProtection";
+
+    /// <summary>
+    /// Certificates (PFX, or PEM with the private key in the same file) that encrypt the keys stored in the database. The
+    /// first encrypts new keys; every one can decrypt, so a certificate is rotated by putting the new one first and keeping
+    /// the old one until the keys it encrypted have expired (90 days).
+    /// </summary>
+    public List<CertificateFile> Certificates { get; set; } = [];
+}
+
+public sealed class CertificateFile
+{
+    public string Path { get; set; } = "";
+    public string? Password { get; set; }
+}
+
 public static class DataProtectionSetup
 {
-    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services)
+    /// <summary>
+    /// The category whose warning says a new key is stored unencrypted. Without a certificate that is the documented
+    /// choice, said once at start (<see cref="UnencryptedKeysNotice"/>), not at every key.
+    /// </summary>
+    private const string KeyManagerCategory = "Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager";
+
+    public const string UnencryptedKeysNotice =
+        "Data Protection keys (they protect session cookies and antiforgery tokens) are stored in the database without " +
+        "encryption at rest: configure DataProtection:Certificates:0:Path to encrypt them (docs/operations.md).";
+
+    public static IServiceCollection AddSharedDataProtection(this IServiceCollection services, IConfiguration configuration)
     {
+        var options = configuration.GetSection(DataProtectionOptions.Section).Get<DataProtectionOptions>() ?? new DataProtectionOptions();
+        var certificates = options.Certificates.Select((file, i) => Load(file, $"{DataProtectionOptions.Section}:Certificates:{i}")).ToArray();
+
         // One application name for every instance, whatever its content root, so they share one key ring.
-        services.AddDataProtection().SetApplicationName("IdentityServer");
+        var dataProtection = services.AddDataProtection().SetApplicationName("IdentityServer");
+        if (certificates.Length > 0)
+        {
+            // ASVS 6.4.1: key material encrypted at rest; a database read alone no longer opens cookies.
+            dataProtection.ProtectKeysWithCertificate(certificates[0]).UnprotectKeysWithAnyCertificate(certificates);
+        }
+        else
+        {
+            services.AddLogging(logging => logging.AddFilter(KeyManagerCategory, LogLevel.Error));
+            services.AddHostedService<UnencryptedKeysWarning>();
+        }
+
         services.AddSingleton<DatabaseXmlRepository>();
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
             new ConfigureOptions<KeyManagementOptions>(options => options.XmlRepository = provider.GetRequiredService<DatabaseXmlRepository>()));
         return services;
+    }
+
+    private static X509Certificate2 Load(CertificateFile file, string setting)
+    {
+        if (string.IsNullOrWhiteSpace(file.Path) || !File.Exists(file.Path))
+        {
+            throw new StartupConfigurationException(setting + ":Path", $"the certificate file '{file.Path}' does not exist.");
+        }
+
+        X509Certificate2 certificate;
+        try
+        {
+            var extension = System.IO.Path.GetExtension(file.Path);
+            certificate = extension.Equals(".pfx", StringComparison.OrdinalIgnoreCase) || extension.Equals(".p12", StringComparison.OrdinalIgnoreCase)
+                ? X509CertificateLoader.LoadPkcs12FromFile(file.Path, file.Password, X509KeyStorageFlags.EphemeralKeySet)
+                : X509Certificate2.CreateFromPemFile(file.Path);
+        }
+        catch (CryptographicException e)
+        {
+            throw new StartupConfigurationException(setting + ":Path", $"'{file.Path}' could not be read as a certificate with its private key ({e.Message}).");
+        }
+
+        if (!certificate.HasPrivateKey || certificate.GetRSAPrivateKey() is null)
+        {
+            throw new StartupConfigurationException(setting + ":Path", $"'{file.Path}' needs an RSA certificate with its private key (keys are decrypted with it).");
+        }
+
+        return certificate;
     }
 
     /// <summary>
@@ -62,4 +136,22 @@ public static class DataProtectionSetup
 
         return services;
     }
+}
+
+/// <summary>Says once, at start outside Development, that the key ring is stored unencrypted, and how to change that.</summary>
+internal sealed class UnencryptedKeysWarning(IHostEnvironment environment, ILogger<UnencryptedKeysWarning> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!environment.IsDevelopment())
+        {
+#pragma warning disable CA1848, CA2254 // once per start; the text is a documented constant
+            logger.LogWarning(DataProtectionSetup.UnencryptedKeysNotice);
+#pragma warning restore CA1848, CA2254
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
