@@ -19,7 +19,7 @@ public sealed class AdminAuditLog(IdentityDbContext db, TimeProvider time, IHttp
     public void Add(AdminActor actor, string action, string target, object? details = null)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        db.AdminAuditEntries.Add(new AdminAuditEntry
+        db.AuditEntries.Add(new AuditEntry
         {
             Timestamp = time.GetUtcNow().UtcDateTime,
             ActorId = actor.Id,
@@ -43,7 +43,7 @@ public sealed class AdminAuditLog(IdentityDbContext db, TimeProvider time, IHttp
     /// <summary>The newest entries first, optionally about one target (for example <c>client:web</c>).</summary>
     public async Task<IReadOnlyList<AuditEntryView>> ListAsync(int limit, string? target, CancellationToken cancellationToken)
     {
-        var query = db.AdminAuditEntries.AsNoTracking();
+        var query = db.AuditEntries.AsNoTracking();
         if (!string.IsNullOrEmpty(target))
         {
             query = query.Where(e => e.Target == target);

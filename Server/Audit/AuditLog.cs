@@ -39,7 +39,7 @@ public sealed record AuditRecord(
     string? ClientId, string? IpAddress, string? Details);
 
 /// <summary>
-/// The audit log: security events and admin changes in one table (AdminAuditEntries), each with time, actor, address,
+/// The audit log: security events and admin changes in one table (AuditEntries), each with time, actor, address,
 /// client and outcome. <see cref="RecordAsync"/> writes at once, on a database context of its own, so an event is kept
 /// whatever the request does next (a failed sign-in is recorded although nothing else is saved), and never saves
 /// someone else's pending changes. It must not be called inside a database transaction of the request (SQLite allows
@@ -70,7 +70,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, IHttpContextAccessor h
         ArgumentNullException.ThrowIfNull(entry);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        db.AdminAuditEntries.Add(ToRow(entry));
+        db.AuditEntries.Add(ToRow(entry));
         await db.SaveChangesAsync(CancellationToken.None);
         logger.LogInformation("Audit: {Action} {Outcome} by {ActorId} on {Target} (client {ClientId})",
             entry.Action, entry.Outcome, entry.ActorId, entry.Target, entry.ClientId);
@@ -81,7 +81,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, IHttpContextAccessor h
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(entry);
-        db.AdminAuditEntries.Add(ToRow(entry));
+        db.AuditEntries.Add(ToRow(entry));
     }
 
     /// <summary>The signed-in user of the current request (the person, or an admin), if any.</summary>
@@ -106,7 +106,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, IHttpContextAccessor h
         ArgumentNullException.ThrowIfNull(query);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        var rows = db.AdminAuditEntries.AsNoTracking();
+        var rows = db.AuditEntries.AsNoTracking();
         if (!string.IsNullOrEmpty(query.Kind))
         {
             rows = rows.Where(e => e.Kind == query.Kind);
@@ -158,7 +158,7 @@ public sealed class AuditLog(IServiceScopeFactory scopes, IHttpContextAccessor h
             e.ActorId, e.ActorName, e.Target, e.ClientId, e.IpAddress, e.Details)).ToList();
     }
 
-    private AdminAuditEntry ToRow(AuditEvent entry) => new()
+    private AuditEntry ToRow(AuditEvent entry) => new()
     {
         Timestamp = time.GetUtcNow().UtcDateTime,
         Kind = entry.Kind,
