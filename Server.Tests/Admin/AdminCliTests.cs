@@ -34,7 +34,7 @@ public sealed partial class AdminCliTests(SqliteServer server)
         Assert.True(await users.IsInRoleAsync(user, AdminRoles.Admin));
         Assert.True(await users.CheckPasswordAsync(user, password));
         Assert.True(user.EmailConfirmed);
-        var audit = await server.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().Where(e => e.Target == "user:" + user.Id).ToListAsync());
+        var audit = await server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Target == "user:" + user.Id).ToListAsync());
         Assert.Contains(audit, e => e.Action == "user.admin_granted" && e.ActorId.StartsWith("cli:", StringComparison.Ordinal));
     }
 

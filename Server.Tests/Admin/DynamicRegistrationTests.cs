@@ -71,7 +71,7 @@ public sealed class DynamicRegistrationTests(RegistrationOpenServer server) : IC
         Assert.Equal(HttpStatusCode.OK, tokenStatus);
         Assert.True(tokens.TryGetProperty("id_token", out _));
 
-        var audit = await server.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().SingleAsync(e => e.Target == "client:" + clientId && e.Action == "client.created"));
+        var audit = await server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().SingleAsync(e => e.Target == "client:" + clientId && e.Action == "client.created"));
         Assert.StartsWith("registration:", audit.ActorId, StringComparison.Ordinal);
     }
 

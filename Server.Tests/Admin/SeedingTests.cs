@@ -76,7 +76,7 @@ public sealed class SeedingTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, await ClientCredentialsAsync(rotated, "web", WebSecret));
         rotated.Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
         Assert.Equal(HttpStatusCode.Unauthorized, await ClientCredentialsAsync(rotated, "web", WebSecret));
-        var audit = await rotated.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().Where(e => e.Target == "client:web").Select(e => e.Action).ToListAsync());
+        var audit = await rotated.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Target == "client:web").Select(e => e.Action).ToListAsync());
         Assert.Equal(Strings("client.created", "client.updated"), audit.Order(StringComparer.Ordinal));
     }
 
@@ -154,7 +154,7 @@ public sealed class SeedingTests : IDisposable
     private static Task<Snapshot> SnapshotAsync(ServerFactory server) => server.WithDatabaseAsync(async db => new Snapshot(
         await db.Applications.AsNoTracking().OrderBy(a => a.ClientId).ToListAsync(),
         await db.Scopes.AsNoTracking().OrderBy(s => s.Name).ToListAsync(),
-        await db.AdminAuditEntries.CountAsync(e => e.ActorId == "configuration")));
+        await db.AuditEntries.CountAsync(e => e.ActorId == "configuration")));
 
     private static IEnumerable<string> Rows(IEnumerable<OAuthApplication> rows) => rows.Select(JsonOf);
 

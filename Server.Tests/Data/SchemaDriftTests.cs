@@ -91,6 +91,65 @@ public sealed class SchemaDriftTests(SqliteServer app) : IClassFixture<SqliteSer
         Assert.Empty((await PostgresSchemaReader.ReadAsync(connectionString)).Tables);
     }
 
+    [Fact]
+    public async Task Sqlite_audit_rows_written_before_the_table_rename_are_kept_under_the_new_name_and_back()
+    {
+        var connectionString = SqliteConnectionString("audit-rename");
+        await WithContextAsync(DatabaseProviders.Sqlite, connectionString, db => AssertAuditRowsSurviveTheRenameAsync(db));
+
+        var tables = (await SqliteSchemaReader.ReadAsync(connectionString)).Tables;
+        Assert.Contains("AdminAuditEntries", tables.Keys); // rolled back by the test
+        Assert.DoesNotContain("AuditEntries", tables.Keys);
+    }
+
+    [Fact]
+    public async Task PostgreSQL_audit_rows_written_before_the_table_rename_are_kept_under_the_new_name_and_back()
+    {
+        var connectionString = await PostgresCluster.Shared.CreateDatabaseAsync();
+        await WithContextAsync(DatabaseProviders.PostgreSql, connectionString, db => AssertAuditRowsSurviveTheRenameAsync(db));
+
+        var tables = (await PostgresSchemaReader.ReadAsync(connectionString)).Tables;
+        Assert.Contains("AdminAuditEntries", tables.Keys);
+        Assert.DoesNotContain("AuditEntries", tables.Keys);
+    }
+
+    /// <summary>
+    /// Migrates to just before AuditEntriesTable, writes two rows as the server of then did (one from before the
+    /// AuditLog columns, which their defaults fill), migrates to the end and reads them through the model, then rolls
+    /// the rename back and finds them in the old table.
+    /// </summary>
+    private static async Task<int> AssertAuditRowsSurviveTheRenameAsync(IdentityDbContext db)
+    {
+        const string BeforeRename = "20261123000000_TokenStatusIndex";
+        var migrator = db.GetService<IMigrator>();
+        await migrator.MigrateAsync(BeforeRename);
+        var when = new DateTime(2026, 11, 20, 8, 30, 0, DateTimeKind.Utc);
+        const string Details = """{"name":"api"}""";
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO "AdminAuditEntries" ("Id", "Timestamp", "ActorId", "ActorName", "Action", "Target", "Details")
+            VALUES ('old-admin-change', {when}, 'admin-1', 'alice', 'scope.created', 'scope:api', {Details});
+            """);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO "AdminAuditEntries" ("Id", "Timestamp", "ActorId", "Action", "Target", "Kind", "Outcome", "IpAddress", "ClientId")
+            VALUES ('old-sign-in', {when.AddMinutes(1)}, 'anonymous', 'sign_in.password', 'user:unknown', 'sign_in', 'failure', '198.51.100.7', 'web');
+            """);
+
+        await db.Database.MigrateAsync();
+
+        var rows = await db.AuditEntries.AsNoTracking().OrderBy(e => e.Timestamp).ToListAsync();
+        Assert.Equal(["old-admin-change", "old-sign-in"], rows.Select(e => e.Id));
+        var (change, signIn) = (rows[0], rows[1]);
+        Assert.Equal((when, "admin-1", "alice", "scope.created", "scope:api", Details, AuditKinds.Admin, AuditOutcomes.Success),
+            (DateTime.SpecifyKind(change.Timestamp, DateTimeKind.Utc), change.ActorId, change.ActorName, change.Action, change.Target, change.Details, change.Kind, change.Outcome));
+        Assert.Equal((AuditKinds.SignIn, AuditOutcomes.Failure, "198.51.100.7", "web", "user:unknown"),
+            (signIn.Kind, signIn.Outcome, signIn.IpAddress, signIn.ClientId, signIn.Target));
+
+        await migrator.MigrateAsync(BeforeRename);
+        var kept = await db.Database.SqlQuery<string>($"""SELECT "Id" AS "Value" FROM "AdminAuditEntries" """).ToListAsync();
+        Assert.Equal(["old-admin-change", "old-sign-in"], kept.Order(StringComparer.Ordinal));
+        return kept.Count;
+    }
+
     /// <summary>The reader and the comparer together notice a real database that drifted from the model.</summary>
     [Fact]
     public async Task A_drifted_database_is_reported_difference_by_difference()

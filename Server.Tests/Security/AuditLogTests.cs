@@ -299,16 +299,16 @@ public sealed class AuditLogTests(SecurityServer server)
         var marker = "prune-" + Guid.NewGuid().ToString("N");
         await server.WithDatabaseAsync(async db =>
         {
-            db.AdminAuditEntries.AddRange(
-                new AdminAuditEntry { ActorId = marker, Action = "old", Target = "x", Timestamp = now - TimeSpan.FromDays(91) },
-                new AdminAuditEntry { ActorId = marker, Action = "kept", Target = "x", Timestamp = now - TimeSpan.FromDays(89) });
+            db.AuditEntries.AddRange(
+                new AuditEntry { ActorId = marker, Action = "old", Target = "x", Timestamp = now - TimeSpan.FromDays(91) },
+                new AuditEntry { ActorId = marker, Action = "kept", Target = "x", Timestamp = now - TimeSpan.FromDays(89) });
             await db.SaveChangesAsync();
         });
 
         var result = await server.Services.GetRequiredService<PruneService>().RunAsync(CancellationToken.None);
 
         Assert.True(result.Deleted("audit entries") >= 1);
-        Assert.Equal(["kept"], await server.WithDatabaseAsync(db => db.AdminAuditEntries.Where(e => e.ActorId == marker).Select(e => e.Action).ToListAsync()));
+        Assert.Equal(["kept"], await server.WithDatabaseAsync(db => db.AuditEntries.Where(e => e.ActorId == marker).Select(e => e.Action).ToListAsync()));
     }
 
     [Theory]
@@ -392,13 +392,13 @@ public sealed class AuditLogTests(SecurityServer server)
     }
 
     /// <summary>The entries matching, oldest first.</summary>
-    private Task<List<AdminAuditEntry>> EntriesAsync(System.Linq.Expressions.Expression<Func<AdminAuditEntry, bool>> filter) =>
-        server.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().Where(filter).OrderBy(e => e.Timestamp).ThenBy(e => e.Action).ToListAsync());
+    private Task<List<AuditEntry>> EntriesAsync(System.Linq.Expressions.Expression<Func<AuditEntry, bool>> filter) =>
+        server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(filter).OrderBy(e => e.Timestamp).ThenBy(e => e.Action).ToListAsync());
 
     /// <summary>No column of any entry holds one of these values.</summary>
     private Task AssertNoSecretsAsync(params string[] secrets) => server.WithDatabaseAsync(async db =>
     {
-        var rows = await db.AdminAuditEntries.AsNoTracking().ToListAsync();
+        var rows = await db.AuditEntries.AsNoTracking().ToListAsync();
         foreach (var row in rows)
         {
             var text = string.Join("|", row.ActorId, row.ActorName, row.Action, row.Target, row.Details, row.ClientId, row.IpAddress);

@@ -25,7 +25,7 @@ public sealed partial class BadInputTests(SecurityServer server)
         using var http = CreateClient(server);
         var probe = new Probe(server, world, http);
         await probe.ReadyAsync();
-        var auditBefore = await server.WithDatabaseAsync(db => db.AdminAuditEntries.CountAsync());
+        var auditBefore = await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync());
 
         using var response = await hostile.Send(probe);
 
@@ -36,8 +36,8 @@ public sealed partial class BadInputTests(SecurityServer server)
         if (hostile.FailedSignInMayBeAudited)
         {
             // The one write a refused sign-in makes: its audit entry, a failure.
-            var added = await server.WithDatabaseAsync(db => db.AdminAuditEntries.OrderByDescending(e => e.Timestamp).Take(10).ToListAsync());
-            var newOnes = await server.WithDatabaseAsync(db => db.AdminAuditEntries.CountAsync()) - auditBefore;
+            var added = await server.WithDatabaseAsync(db => db.AuditEntries.OrderByDescending(e => e.Timestamp).Take(10).ToListAsync());
+            var newOnes = await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync()) - auditBefore;
             Assert.All(added.Take(newOnes), e => Assert.Equal((AuditKinds.SignIn, AuditOutcomes.Failure), (e.Kind, e.Outcome)));
             Assert.Equal(WithoutAudit(probe.Before!), WithoutAudit(after));
         }

@@ -66,9 +66,9 @@ public sealed class ProviderAuditTests(FederationServer server)
         Assert.Empty(await EntriesAsync(user.Id));
     }
 
-    private Task<List<AdminAuditEntry>> FailuresAsync() =>
-        server.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().Where(e => e.Action == "sign_in.external" && e.Outcome == AuditOutcomes.Failure).ToListAsync());
+    private Task<List<AuditEntry>> FailuresAsync() =>
+        server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Action == "sign_in.external" && e.Outcome == AuditOutcomes.Failure).ToListAsync());
 
-    private Task<List<AdminAuditEntry>> EntriesAsync(string userId) =>
-        server.WithDatabaseAsync(db => db.AdminAuditEntries.AsNoTracking().Where(e => e.Target == "user:" + userId && e.Kind != AuditKinds.Admin).ToListAsync());
+    private Task<List<AuditEntry>> EntriesAsync(string userId) =>
+        server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Target == "user:" + userId && e.Kind != AuditKinds.Admin).ToListAsync());
 }

@@ -215,12 +215,12 @@ public sealed class RateLimitTests(RateLimitServer server) : IClassFixture<RateL
         }
 
         var failuresBefore = await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.AccessFailedCount).SingleAsync());
-        var auditBefore = await server.WithDatabaseAsync(db => db.AdminAuditEntries.CountAsync(e => e.Kind == AuditKinds.SignIn));
+        var auditBefore = await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync(e => e.Kind == AuditKinds.SignIn));
         using var refused = await SignInAsync(http, user.UserName!, TestData.Password, address);
         await AssertTooManyRequestsPageAsync(refused);
         // Refused before the page ran: no password was tried, nothing recorded.
         Assert.Equal(failuresBefore, await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.AccessFailedCount).SingleAsync()));
-        Assert.Equal(auditBefore, await server.WithDatabaseAsync(db => db.AdminAuditEntries.CountAsync(e => e.Kind == AuditKinds.SignIn)));
+        Assert.Equal(auditBefore, await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync(e => e.Kind == AuditKinds.SignIn)));
 
         using var registration = await PostPageAsync(http, "/account/register", address,
             ("UserName", "new" + Guid.NewGuid().ToString("N")[..8]), ("Email", "x@example.com"), ("Password", TestData.Password), ("ConfirmPassword", TestData.Password));

@@ -137,7 +137,7 @@ public static class DatabaseSnapshot
             "users " + await db.Users.CountAsync() + "/" + await db.Users.SumAsync(u => u.AccessFailedCount),
             "logins " + await db.UserLogins.CountAsync(),
             "registration tokens " + await db.InitialAccessTokens.CountAsync(),
-            "audit " + await db.AdminAuditEntries.CountAsync(),
+            "audit " + await db.AuditEntries.CountAsync(),
         };
         return string.Join(", ", parts);
     });

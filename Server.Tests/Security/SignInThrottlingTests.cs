@@ -56,7 +56,7 @@ public sealed class SignInThrottlingTests(SecurityServer server)
         Assert.NotNull(lockoutEnd);
         Assert.InRange(lockoutEnd.Value - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(14), TimeSpan.FromMinutes(16));
 
-        var reasons = await server.WithDatabaseAsync(db => db.AdminAuditEntries
+        var reasons = await server.WithDatabaseAsync(db => db.AuditEntries
             .Where(e => e.Target == "user:" + user.Id && e.Action == "sign_in.password")
             .OrderBy(e => e.Timestamp).Select(e => e.Details!).ToListAsync());
         Assert.Equal(6, reasons.Count);

@@ -40,11 +40,7 @@ public sealed class ConsentService(IdentityDbContext db, TimeProvider time, Audi
 
         // Recorded in the same unit of work: the consent and its audit entry are saved together.
         var clientId = await db.Applications.Where(a => a.Id == applicationId).Select(a => a.ClientId).FirstOrDefaultAsync(cancellationToken);
-        audit.Add(db, new AuditEvent(AuditKinds.Consent, "consent.granted", AuditOutcomes.Success, subject, "client:" + clientId)
-        {
-            ClientId = clientId,
-            Details = new { Scopes = scopes },
-        });
+        audit.AddConsentGranted(subject, clientId, new { Scopes = scopes });
         await db.SaveChangesAsync(cancellationToken);
     }
 

@@ -188,13 +188,6 @@ public sealed record AuditEntryModel(
     [property: JsonPropertyName("client_id")] string? ClientId = null,
     [property: JsonPropertyName("ip_address")] string? IpAddress = null)
 {
-    public static AuditEntryModel From(AuditEntryView entry)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        JsonElement? details = entry.Details is null ? null : JsonDocument.Parse(entry.Details).RootElement.Clone();
-        return new AuditEntryModel(entry.Timestamp, entry.ActorId, entry.ActorName, entry.Action, entry.Target, details);
-    }
-
     public static AuditEntryModel From(AuditRecord entry)
     {
         ArgumentNullException.ThrowIfNull(entry);

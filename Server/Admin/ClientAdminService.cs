@@ -21,7 +21,7 @@ public sealed class ClientAdminService(
     ClientStore store,
     ClientRegistry registry,
     TokenFamilies grants,
-    AdminAuditLog audit,
+    AuditLog audit,
     AdminOptions options,
     TimeProvider time)
 {
@@ -83,7 +83,7 @@ public sealed class ClientAdminService(
             row.ClientSecretHash = ClientSecrets.Hash(secret);
         }
 
-        audit.Add(actor, "client.updated", ClientRegistry.AuditTarget(clientId), definition);
+        audit.AddAdminChange(actor, "client.updated", ClientRegistry.AuditTarget(clientId), definition);
         return await SaveAsync(row, cancellationToken) is { } conflict
             ? AdminResult.Conflict<ClientWithSecret>(conflict)
             : AdminResult.Ok<ClientWithSecret>(new ClientWithSecret(ClientRegistry.View(row), secret));
@@ -99,7 +99,7 @@ public sealed class ClientAdminService(
         }
 
         db.Applications.Remove(row);
-        audit.Add(actor, "client.deleted", ClientRegistry.AuditTarget(clientId));
+        audit.AddAdminChange(actor, "client.deleted", ClientRegistry.AuditTarget(clientId));
         await db.SaveChangesAsync(cancellationToken);
         store.Invalidate(clientId);
         return true;
@@ -120,7 +120,7 @@ public sealed class ClientAdminService(
         if (row.Enabled != enabled)
         {
             row.Enabled = enabled;
-            audit.Add(actor, enabled ? "client.enabled" : "client.disabled", ClientRegistry.AuditTarget(clientId));
+            audit.AddAdminChange(actor, enabled ? "client.enabled" : "client.disabled", ClientRegistry.AuditTarget(clientId));
             if (await SaveAsync(row, cancellationToken) is { } conflict)
             {
                 return AdminResult.Conflict<ClientView>(conflict);
@@ -160,7 +160,7 @@ public sealed class ClientAdminService(
         row.PreviousClientSecretHash = keepOld ? row.ClientSecretHash : null;
         row.PreviousSecretExpiresAt = keepOld ? time.GetUtcNow().UtcDateTime + grace : null;
         row.ClientSecretHash = ClientSecrets.Hash(secret);
-        audit.Add(actor, "client.secret_rotated", ClientRegistry.AuditTarget(clientId), new { GracePeriodSeconds = (long)grace.TotalSeconds, row.PreviousSecretExpiresAt });
+        audit.AddAdminChange(actor, "client.secret_rotated", ClientRegistry.AuditTarget(clientId), new { GracePeriodSeconds = (long)grace.TotalSeconds, row.PreviousSecretExpiresAt });
         return await SaveAsync(row, cancellationToken) is { } conflict
             ? AdminResult.Conflict<SecretRotation>(conflict)
             : AdminResult.Ok<SecretRotation>(new SecretRotation(secret, row.PreviousSecretExpiresAt));
@@ -198,7 +198,7 @@ public sealed class ClientAdminService(
         }
 
         await grants.RevokeFamilyAsync(grantId, cancellationToken);
-        await audit.RecordAsync(actor, "client.grant_revoked", ClientRegistry.AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "client.grant_revoked", ClientRegistry.AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
         return true;
     }
 
@@ -212,7 +212,7 @@ public sealed class ClientAdminService(
         }
 
         var revoked = await grants.RevokeClientAsync(applicationId, subject, cancellationToken);
-        await audit.RecordAsync(actor, "client.grants_revoked", ClientRegistry.AuditTarget(clientId), new { Subject = subject, Revoked = revoked }, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "client.grants_revoked", ClientRegistry.AuditTarget(clientId), new { Subject = subject, Revoked = revoked }, cancellationToken);
         return revoked;
     }
 

@@ -12,7 +12,7 @@ namespace IdentityServer.Admin;
 /// register clients dynamically until it expires or its uses run out. Opaque, 256 bits, stored as SHA-256 only. The
 /// registration endpoint checks and spends them (<see cref="InitialAccessTokens"/>).
 /// </summary>
-public sealed class InitialAccessTokenService(IdentityDbContext db, AdminAuditLog audit, DynamicRegistrationOptions options, TimeProvider time)
+public sealed class InitialAccessTokenService(IdentityDbContext db, AuditLog audit, DynamicRegistrationOptions options, TimeProvider time)
 {
     public const int MaxUses = 1000;
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(365);
@@ -52,7 +52,7 @@ public sealed class InitialAccessTokenService(IdentityDbContext db, AdminAuditLo
             RemainingUses = maxUses,
         };
         db.InitialAccessTokens.Add(row);
-        audit.Add(actor, "initial_access_token.issued", AuditTarget(row.Id), new { description, row.ExpirationDate, MaxUses = maxUses });
+        audit.AddAdminChange(actor, "initial_access_token.issued", AuditTarget(row.Id), new { description, row.ExpirationDate, MaxUses = maxUses });
         await db.SaveChangesAsync(cancellationToken);
         return AdminResult.Ok<InitialAccessTokenModel>(Model(row) with { Token = value });
     }
@@ -70,7 +70,7 @@ public sealed class InitialAccessTokenService(IdentityDbContext db, AdminAuditLo
         var deleted = await db.InitialAccessTokens.Where(t => t.Id == id).ExecuteDeleteAsync(cancellationToken);
         if (deleted > 0)
         {
-            await audit.RecordAsync(actor, "initial_access_token.revoked", AuditTarget(id), null, cancellationToken);
+            await audit.RecordAdminChangeAsync(actor, "initial_access_token.revoked", AuditTarget(id), null, cancellationToken);
         }
 
         return deleted > 0;

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Admin;
 
 /// <summary>Creates, changes and deletes API scopes. The scope cache is invalidated at once, as for clients.</summary>
-public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog, AdminAuditLog audit)
+public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog, AuditLog audit)
 {
     public async Task<IReadOnlyList<ScopeDefinition>> ListAsync(CancellationToken cancellationToken)
     {
@@ -37,7 +37,7 @@ public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog
         var row = new OAuthScope { Name = name };
         definition.ApplyTo(row);
         db.Scopes.Add(row);
-        audit.Add(actor, "scope.created", ScopeDefinition.AuditTarget(name), definition);
+        audit.AddAdminChange(actor, "scope.created", ScopeDefinition.AuditTarget(name), definition);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -74,7 +74,7 @@ public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog
 
         definition.ApplyTo(row);
         row.ConcurrencyToken = Guid.NewGuid().ToString("N");
-        audit.Add(actor, "scope.updated", ScopeDefinition.AuditTarget(name), definition);
+        audit.AddAdminChange(actor, "scope.updated", ScopeDefinition.AuditTarget(name), definition);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -110,7 +110,7 @@ public sealed class ScopeAdminService(IdentityDbContext db, ScopeCatalog catalog
         }
 
         db.Scopes.Remove(row);
-        audit.Add(actor, "scope.deleted", ScopeDefinition.AuditTarget(name));
+        audit.AddAdminChange(actor, "scope.deleted", ScopeDefinition.AuditTarget(name));
         await db.SaveChangesAsync(cancellationToken);
         catalog.Invalidate();
         return AdminResult.Ok<bool>(true);

@@ -24,7 +24,7 @@ public sealed class UserAdminService(
     UserManager<ApplicationUser> users,
     RoleManager<IdentityRole> roles,
     SessionService sessions,
-    AdminAuditLog audit,
+    AuditLog audit,
     TimeProvider time)
 {
     public static string AuditTarget(string userId) => "user:" + userId;
@@ -46,7 +46,7 @@ public sealed class UserAdminService(
             return AdminResult.Invalid<CreatedUser>(IdentityError(result, "username"));
         }
 
-        await audit.RecordAsync(actor, "user.created", AuditTarget(user.Id), new { user.UserName, user.Email }, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "user.created", AuditTarget(user.Id), new { user.UserName, user.Email }, cancellationToken);
         if (admin && await GrantAdminAsync(user, actor, cancellationToken) is { } roleError)
         {
             return AdminResult.Invalid<CreatedUser>(roleError);
@@ -98,7 +98,7 @@ public sealed class UserAdminService(
 
         await users.UpdateSecurityStampAsync(user);
         await sessions.SignOutEverywhereAsync(user.Id, cancellationToken);
-        await audit.RecordAsync(actor, "user.disabled", AuditTarget(user.Id), new { user.UserName }, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "user.disabled", AuditTarget(user.Id), new { user.UserName }, cancellationToken);
         return AdminResult.Ok<UserView>(await ViewAsync(user));
     }
 
@@ -112,7 +112,7 @@ public sealed class UserAdminService(
         }
 
         var ended = await sessions.SignOutEverywhereAsync(user.Id, cancellationToken);
-        await audit.RecordAsync(actor, "user.signed_out", AuditTarget(user.Id), new { user.UserName, SessionsEnded = ended }, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "user.signed_out", AuditTarget(user.Id), new { user.UserName, SessionsEnded = ended }, cancellationToken);
         return ended;
     }
 
@@ -139,7 +139,7 @@ public sealed class UserAdminService(
             return IdentityError(result, "role");
         }
 
-        await audit.RecordAsync(actor, "user.admin_granted", AuditTarget(user.Id), new { user.UserName }, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "user.admin_granted", AuditTarget(user.Id), new { user.UserName }, cancellationToken);
         return null;
     }
 

@@ -20,7 +20,7 @@ public sealed record ClientCreation(ClientWithSecret? Created, ClientMetadataErr
 /// definition is checked against the scopes that exist now, the registration is audited in the same unit of work, and
 /// the client cache is invalidated at once.
 /// </summary>
-public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, ScopeCatalog scopes, AdminAuditLog audit, TimeProvider time)
+public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, ScopeCatalog scopes, AuditLog audit, TimeProvider time)
 {
     /// <summary>How the audit log names a client.</summary>
     public static string AuditTarget(string clientId) => "client:" + clientId;
@@ -52,7 +52,7 @@ public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, Scop
         var secret = definition.IsConfidential ? ClientSecrets.Generate() : null;
         row.ClientSecretHash = secret is null ? null : ClientSecrets.Hash(secret);
         db.Applications.Add(row);
-        audit.Add(actor, "client.created", AuditTarget(clientId), definition);
+        audit.AddAdminChange(actor, "client.created", AuditTarget(clientId), definition);
         try
         {
             await db.SaveChangesAsync(cancellationToken);

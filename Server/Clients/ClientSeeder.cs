@@ -33,7 +33,7 @@ internal sealed class ClientSeeder(
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
         // Replicas starting together would insert the same client twice (a unique key violation ends one of them).
         await using var startupLock = await StartupLock.AcquireAsync(db, cancellationToken);
-        var audit = scope.ServiceProvider.GetRequiredService<AdminAuditLog>();
+        var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
         var changed = 0;
         foreach (var seed in options.Scopes)
         {
@@ -49,7 +49,7 @@ internal sealed class ClientSeeder(
             if (db.Entry(row).State is EntityState.Added or EntityState.Modified)
             {
                 row.ConcurrencyToken = Guid.NewGuid().ToString("N");
-                audit.Add(AdminActor.Configuration, db.Entry(row).State == EntityState.Added ? "scope.created" : "scope.updated",
+                audit.AddAdminChange(AdminActor.Configuration, db.Entry(row).State == EntityState.Added ? "scope.created" : "scope.updated",
                     ScopeDefinition.AuditTarget(seed.Name), definition);
                 changed++;
             }
@@ -82,7 +82,7 @@ internal sealed class ClientSeeder(
     }
 
     /// <summary>Creates or updates one client; true when the row changed.</summary>
-    private async Task<bool> ApplyAsync(IdentityDbContext db, AdminAuditLog audit, SeedClient seed, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(IdentityDbContext db, AuditLog audit, SeedClient seed, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var row = await db.Applications.FirstOrDefaultAsync(a => a.ClientId == seed.ClientId, cancellationToken);
@@ -117,7 +117,7 @@ internal sealed class ClientSeeder(
         }
 
         row.ConcurrencyToken = Guid.NewGuid().ToString("N");
-        audit.Add(AdminActor.Configuration, state == EntityState.Added ? "client.created" : "client.updated", ClientRegistry.AuditTarget(seed.ClientId), definition);
+        audit.AddAdminChange(AdminActor.Configuration, state == EntityState.Added ? "client.created" : "client.updated", ClientRegistry.AuditTarget(seed.ClientId), definition);
         return true;
     }
 }

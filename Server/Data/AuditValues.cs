@@ -1,6 +1,6 @@
 namespace IdentityServer.Data;
 
-/// <summary>The kinds of audit entries (<see cref="AdminAuditEntry.Kind"/>): what area of the server an event belongs to.</summary>
+/// <summary>The kinds of audit entries (<see cref="AuditEntry.Kind"/>): what area of the server an event belongs to.</summary>
 public static class AuditKinds
 {
     /// <summary>Changes made by an admin, the command line or configuration (clients, scopes, users, registration tokens).</summary>

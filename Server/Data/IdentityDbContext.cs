@@ -14,7 +14,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
     public DbSet<UserSession> Sessions => Set<UserSession>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
-    public DbSet<AdminAuditEntry> AdminAuditEntries => Set<AdminAuditEntry>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();
 
     protected override void OnModelCreating(ModelBuilder builder)
@@ -129,9 +129,9 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             session.HasIndex(s => s.ExpirationDate);
         });
 
-        builder.Entity<AdminAuditEntry>(entry =>
+        builder.Entity<AuditEntry>(entry =>
         {
-            entry.ToTable("AdminAuditEntries");
+            entry.ToTable("AuditEntries");
             entry.HasKey(e => e.Id);
             entry.Property(e => e.Id).HasMaxLength(64);
             entry.Property(e => e.ActorId).HasMaxLength(450).IsRequired();

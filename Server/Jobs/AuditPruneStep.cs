@@ -5,7 +5,7 @@ namespace IdentityServer.Jobs;
 
 /// <summary>
 /// Audit-log entries older than <see cref="PruningOptions.AuditRetention"/> (default 90 days), a retention of their own:
-/// the run's threshold is for dead tokens. Walked by Timestamp (IX_AdminAuditEntries_Timestamp); every row of a window
+/// the run's threshold is for dead tokens. Walked by Timestamp (IX_AuditEntries_Timestamp); every row of a window
 /// is old enough.
 /// </summary>
 internal sealed class AuditPruneStep(PruningOptions options) : IPruneStep
@@ -15,7 +15,7 @@ internal sealed class AuditPruneStep(PruningOptions options) : IPruneStep
     public Task<DateTime?> FindWindowEndAsync(IdentityDbContext db, DateTime after, PruneCutoff cutoff, int batchSize, CancellationToken cancellationToken)
     {
         var threshold = Threshold(cutoff);
-        return db.AdminAuditEntries
+        return db.AuditEntries
             .Where(e => e.Timestamp > after && e.Timestamp < threshold)
             .OrderBy(e => e.Timestamp)
             .Select(e => (DateTime?)e.Timestamp)
@@ -27,7 +27,7 @@ internal sealed class AuditPruneStep(PruningOptions options) : IPruneStep
     {
         var threshold = Threshold(cutoff);
         var end = upTo ?? threshold;
-        return db.AdminAuditEntries
+        return db.AuditEntries
             .Where(e => e.Timestamp > after && e.Timestamp <= end && e.Timestamp < threshold)
             .ExecuteDeleteAsync(cancellationToken);
     }

@@ -38,17 +38,15 @@ public static class RevocationEndpoint
             {
                 await status.RevokeAsync(validated, request.Aborted);
                 logger.LogInformation("Access token {Jti} revoked by client {ClientId}", validated.Jti, client.ClientId);
-                await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "access_token.revoked", AuditOutcomes.Success,
-                    AuditLog.ClientActor(client.ClientId), "access_token:" + validated.Jti)
-                { ClientId = client.ClientId, Details = new { validated.Subject } });
+                await audit.RecordTokenEventAsync(client.ClientId, "access_token.revoked", AuditOutcomes.Success, "access_token:" + validated.Jti,
+                    new { validated.Subject });
             }
         }
         else if (await families.RevokeRefreshTokenFamilyAsync(client, token, request.Aborted) is var (subject, familyId))
         {
             logger.LogInformation("Refresh-token family {AuthorizationId} revoked by client {ClientId}", familyId, client.ClientId);
-            await audit.RecordAsync(new AuditEvent(AuditKinds.Token, "refresh_token.revoked", AuditOutcomes.Success,
-                AuditLog.ClientActor(client.ClientId), "grant:" + familyId)
-            { ClientId = client.ClientId, Details = new { Subject = subject } });
+            await audit.RecordTokenEventAsync(client.ClientId, "refresh_token.revoked", AuditOutcomes.Success, "grant:" + familyId,
+                new { Subject = subject });
         }
 
         return new OAuthJsonResult(StatusCodes.Status200OK, _ => { });

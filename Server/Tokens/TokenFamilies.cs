@@ -278,14 +278,10 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
             await store.RevokeAuthorizationsAsync(a => a.Id == familyId, CancellationToken.None);
         }
 
-        await audit.RecordAsync(new AuditEvent(AuditKinds.Token, kind.ReuseAuditAction, AuditOutcomes.Failure,
-            AuditLog.ClientActor(client.ClientId), "grant:" + token.AuthorizationId)
-        {
-            ClientId = client.ClientId,
-            Details = kind == Code
+        await audit.RecordTokenEventAsync(client.ClientId, kind.ReuseAuditAction, AuditOutcomes.Failure, "grant:" + token.AuthorizationId,
+            kind == Code
                 ? new { token.Subject, GrantRevoked = token.AuthorizationId is not null }
-                : (object)new { token.Subject, FamilyRevoked = token.AuthorizationId is not null },
-        });
+                : new { token.Subject, FamilyRevoked = token.AuthorizationId is not null });
     }
 
     private TokenLookup Refuse(Kind kind, TokenRefusal refusal, string reason, ClientDescriptor client)

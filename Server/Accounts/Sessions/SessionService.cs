@@ -66,7 +66,7 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         notifier.SessionEnded(subject, sessionId, clients);
         if (deleted > 0)
         {
-            await RecordAsync("session.ended", subject, clientId: null, details: null);
+            await audit.RecordSessionAsync(subject, "session.ended", clientId: null, details: null);
         }
 
         return deleted > 0;
@@ -81,7 +81,7 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         await grants.RevokeSessionAsync(sessionId, applicationId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
-        await RecordAsync("session.logout", subject, await ClientIdAsync(applicationId, cancellationToken), details: null);
+        await audit.RecordSessionAsync(subject, "session.logout", await ClientIdAsync(applicationId, cancellationToken), details: null);
     }
 
     /// <summary>Revokes one app's grants for the person (remembered consent included).</summary>
@@ -90,7 +90,7 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         var revoked = await grants.RevokeClientAsync(applicationId, subject, cancellationToken);
         if (revoked > 0)
         {
-            await RecordAsync("consent.revoked", subject, await ClientIdAsync(applicationId, cancellationToken), new { GrantsRevoked = revoked }, AuditKinds.Consent);
+            await audit.RecordConsentRevokedAsync(subject, await ClientIdAsync(applicationId, cancellationToken), new { GrantsRevoked = revoked });
         }
 
         return revoked;
@@ -107,17 +107,9 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         var revoked = await grants.RevokeSubjectAsync(subject, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SubjectSignedOut(subject, clients);
-        await RecordAsync("session.signed_out_everywhere", subject, clientId: null, new { SessionsEnded = sessions, GrantsRevoked = revoked });
+        await audit.RecordSessionAsync(subject, "session.signed_out_everywhere", clientId: null, new { SessionsEnded = sessions, GrantsRevoked = revoked });
         return sessions;
     }
-
-    /// <summary>By the person, or by an admin for them (the actor is whoever is signed in to the request).</summary>
-    private Task RecordAsync(string action, string subject, string? clientId, object? details, string kind = AuditKinds.Session) =>
-        audit.RecordAsync(new AuditEvent(kind, action, AuditOutcomes.Success, audit.CurrentUserId ?? subject, "user:" + subject)
-        {
-            ClientId = clientId,
-            Details = details,
-        });
 
     private async Task<string?> ClientIdAsync(string? applicationId, CancellationToken cancellationToken) => applicationId is null
         ? null

@@ -47,30 +47,27 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
         Outcome = result.Outcome;
         if (result.User is null)
         {
-            await RecordAsync("sign_in.external", AuditOutcomes.Failure, null, info.LoginProvider, result.Outcome);
+            await audit.RecordSignInAsync(null, "sign_in.external", AuditOutcomes.Failure, ClientId, Details(info.LoginProvider, result.Outcome));
             return Page();
         }
 
         if (result.Outcome == ExternalSignInOutcome.Linked)
         {
-            await RecordAsync("external_login.linked", AuditOutcomes.Success, result.User, info.LoginProvider, result.Outcome);
+            await audit.RecordExternalLoginAsync(result.User, "external_login.linked", AuditOutcomes.Success, ClientId, Details(info.LoginProvider, result.Outcome));
         }
 
         Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow()), new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];
         await signIn.SignInWithClaimsAsync(result.User, isPersistent: false, claims);
         logger.LogInformation("User {UserId} signed in with {Provider} ({Outcome})", result.User.Id, info.LoginProvider, result.Outcome);
-        await RecordAsync("sign_in.external", AuditOutcomes.Success, result.User, info.LoginProvider, result.Outcome);
+        await audit.RecordSignInAsync(result.User, "sign_in.external", AuditOutcomes.Success, ClientId, Details(info.LoginProvider, result.Outcome));
         return LocalRedirect(SafeReturnUrl);
     }
 
-    private Task RecordAsync(string action, string outcome, ApplicationUser? user, string provider, ExternalSignInOutcome how) =>
-        audit.RecordAsync(new AuditEvent(action == "sign_in.external" ? AuditKinds.SignIn : AuditKinds.ExternalLogin, action, outcome,
-            user?.Id ?? AuditLog.Anonymous, user is null ? "user:unknown" : "user:" + user.Id)
-        {
-            ActorName = user?.UserName,
-            ClientId = AuthorizeReturnUrl.ClientIdOf(ReturnUrl),
-            Details = new { Provider = provider, Result = how.ToString() },
-        });
+    /// <summary>The client the sign-in is for, if it started at the authorization endpoint.</summary>
+    private string? ClientId => AuthorizeReturnUrl.ClientIdOf(ReturnUrl);
+
+    /// <summary>The details of this page's audit entries.</summary>
+    private static object Details(string provider, ExternalSignInOutcome how) => new { Provider = provider, Result = how.ToString() };
 
     private string SafeReturnUrl => ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/";
 }

@@ -110,12 +110,7 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
 
     /// <summary>The audit entry of a password sign-in: never the password, and for an unknown account not the typed name either (it may be a mistyped password).</summary>
     private Task RecordAsync(string outcome, ApplicationUser? user, string? reason) =>
-        audit.RecordAsync(new AuditEvent(AuditKinds.SignIn, "sign_in.password", outcome, user?.Id ?? AuditLog.Anonymous, user is null ? "user:unknown" : "user:" + user.Id)
-        {
-            ActorName = user?.UserName,
-            ClientId = AuthorizeReturnUrl.ClientIdOf(ReturnUrl),
-            Details = reason is null ? null : new { Reason = reason },
-        });
+        audit.RecordSignInAsync(user, "sign_in.password", outcome, AuthorizeReturnUrl.ClientIdOf(ReturnUrl), reason is null ? null : new { Reason = reason });
 
     /// <summary>
     /// Sends the browser to the provider. The OAuth handler keeps the return URL in its protected state and, once the

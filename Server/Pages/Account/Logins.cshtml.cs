@@ -139,11 +139,7 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
     private async Task<ApplicationUser?> CurrentUserAsync() => await users.GetUserAsync(User);
 
     private Task RecordAsync(string action, string outcome, ApplicationUser user, string provider, string? reason) =>
-        audit.RecordAsync(new AuditEvent(AuditKinds.ExternalLogin, action, outcome, user.Id, "user:" + user.Id)
-        {
-            ActorName = user.UserName,
-            Details = new { Provider = provider, Reason = reason },
-        });
+        audit.RecordExternalLoginAsync(user, action, outcome, clientId: null, new { Provider = provider, Reason = reason });
 
     private async Task LoadAsync(ApplicationUser user)
     {

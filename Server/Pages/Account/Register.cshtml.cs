@@ -88,11 +88,7 @@ public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInMana
 
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
         logger.LogInformation("User {UserId} registered", user.Id);
-        await audit.RecordAsync(new AuditEvent(AuditKinds.SignIn, "account.registered", AuditOutcomes.Success, user.Id, "user:" + user.Id)
-        {
-            ActorName = user.UserName,
-            ClientId = AuthorizeReturnUrl.ClientIdOf(ReturnUrl),
-        });
+        await audit.RecordSignInAsync(user, "account.registered", AuditOutcomes.Success, AuthorizeReturnUrl.ClientIdOf(ReturnUrl));
         return LocalRedirect(ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
     }
 

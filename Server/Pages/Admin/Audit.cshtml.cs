@@ -1,13 +1,12 @@
-using IdentityServer.Admin;
 using IdentityServer.Audit;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace IdentityServer.Pages.Admin;
 
-/// <summary>The last 200 admin changes.</summary>
-public sealed class AuditModel(AdminAuditLog audit) : PageModel
+/// <summary>The last 200 entries of the audit log, newest first.</summary>
+public sealed class AuditModel(AuditLog audit) : PageModel
 {
-    public IReadOnlyList<AuditEntryView> Entries { get; private set; } = [];
+    public IReadOnlyList<AuditRecord> Entries { get; private set; } = [];
 
-    public async Task OnGetAsync() => Entries = await audit.ListAsync(200, target: null, HttpContext.RequestAborted);
+    public async Task OnGetAsync() => Entries = await audit.QueryAsync(new AuditQuery { Limit = 200 }, HttpContext.RequestAborted);
 }
