@@ -21,7 +21,6 @@ public sealed class LogoutDelivery(
     TimeProvider time,
     ILogger<LogoutDelivery> logger) : BackgroundService
 {
-    public const string HttpClientName = "backchannel-logout";
     private const string LogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
     private static readonly TimeSpan[] Backoff = [TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10)];
 
@@ -53,7 +52,8 @@ public sealed class LogoutDelivery(
 
     private async Task DeliverAsync(ClientDescriptor client, string uri, LogoutNotice notice, CancellationToken stoppingToken)
     {
-        var http = httpClients.CreateClient(HttpClientName);
+        // The safe outbound client: public addresses only (checked at every connection), no redirects, short timeout.
+        var http = httpClients.CreateClient(OutboundHttp.ClientName);
         for (var attempt = 0; attempt < Backoff.Length; attempt++)
         {
             try
@@ -109,10 +109,10 @@ public sealed class LogoutDelivery(
 public static class BackchannelLogoutSetup
 {
     /// <summary>Delivers the logout notices <see cref="LogoutNotifier"/> queues when sessions end.</summary>
-    public static IServiceCollection AddBackchannelLogout(this IServiceCollection services)
+    public static IServiceCollection AddBackchannelLogout(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddHostedService<LogoutDelivery>();
-        services.AddHttpClient(LogoutDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
+        services.AddOutboundHttp(configuration);
         return services;
     }
 }

@@ -28,7 +28,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<IGrantTypeCatalog>(services => services.GetRequiredService<TokenGrantRegistry>());
         builder.Services.AddScoped<EndSessionHandler>();
         builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
-        builder.Services.AddBackchannelLogout();
+        builder.Services.AddBackchannelLogout(builder.Configuration);
         builder.Services.AddDynamicRegistration(builder.Configuration);
         return builder;
     }
