@@ -13,6 +13,12 @@ public sealed class UnhandledErrors(ILogger<UnhandledErrors> logger) : IExceptio
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (IsHttpsRequiredForForm(httpContext, exception))
+        {
+            await HttpsRequiredAsync(httpContext, cancellationToken);
+            return true;
+        }
+
         var unavailable = IsDatabaseUnavailable(exception);
         var correlationId = CorrelationId.Get(httpContext);
         if (unavailable)
@@ -52,6 +58,30 @@ public sealed class UnhandledErrors(ILogger<UnhandledErrors> logger) : IExceptio
             + $"<body><main class=\"card\"><h1>Sorry</h1><p>{message}</p><p class=\"muted\">Reference: <code>{HtmlEncoder.Default.Encode(correlationId)}</code></p>"
             + "<p><a href=\"/\">Back to the start</a></p></main></body></html>", cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// A form (its antiforgery cookie is Secure when the issuer is https) reached over plain http: a proxy terminated TLS
+    /// but did not say so (X-Forwarded-Proto), or is not a configured proxy. That is the deployment's error, not ours:
+    /// a 400 page that says what to fix, never a 500.
+    /// </summary>
+    private static bool IsHttpsRequiredForForm(HttpContext context, Exception exception) =>
+        !context.Request.IsHttps && exception is InvalidOperationException { Source: "Microsoft.AspNetCore.Antiforgery" };
+
+    private async Task HttpsRequiredAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        logger.LogWarning("A form was requested over http at {Path}; the issuer is https. If a proxy terminates TLS, it must send "
+            + "X-Forwarded-Proto and be listed in ForwardedHeaders:KnownProxies or KnownNetworks", context.Request.Path.Value);
+        var response = context.Response;
+        response.Clear();
+        response.StatusCode = StatusCodes.Status400BadRequest;
+        response.Headers.CacheControl = "no-store";
+        response.ContentType = "text/html; charset=utf-8";
+        await response.WriteAsync("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Use https</title><link rel=\"stylesheet\" href=\"/site.css\"></head>"
+            + "<body><main class=\"card\"><h1>This page needs https</h1><p>The request reached the server over plain http, and this "
+            + "page is only served over https.</p><p class=\"muted\">For the operator: a proxy in front of the server must forward "
+            + "<code>X-Forwarded-Proto</code> and be listed in <code>ForwardedHeaders:KnownProxies</code> (docs/operations.md).</p>"
+            + $"<p class=\"muted\">Reference: <code>{HtmlEncoder.Default.Encode(CorrelationId.Get(context))}</code></p></main></body></html>", cancellationToken);
     }
 
     /// <summary>Connection failures, timeouts and provider errors that mean "the database cannot answer now".</summary>
