@@ -164,6 +164,21 @@ public sealed class ConsentTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task Allowing_after_the_session_outgrew_max_age_signs_in_again_instead_of_issuing_a_code()
+    {
+        // The page answers its own request, but never past a check /authorize would make now (Core §3.1.2.1 max_age).
+        var (client, browser) = await SignedInAsync(confidential: false);
+        using var _ = browser;
+        var page = await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("max_age", "300")]));
+        Assert.True(AuthorizeRequests.IsConsentPage(page));
+
+        server.Time.Advance(TimeSpan.FromMinutes(6));
+        var answer = await browser.SubmitAsync(page, [], pressButtonValue: "allow");
+
+        Assert.True(AuthorizeRequests.IsLoginPage(answer), "a session older than max_age must sign in again");
+    }
+
+    [Fact]
     public async Task The_consent_form_posted_without_its_antiforgery_token_is_refused()
     {
         var (client, browser) = await SignedInAsync();
