@@ -6,7 +6,8 @@ namespace IdentityServer.Tests.Protocol;
 
 /// <summary>
 /// The consent step for third-party (explicit-consent) clients: the page names the client and the scopes in plain
-/// words; Allow is remembered for the same or fewer scopes; Deny is access_denied; the form is CSRF-protected.
+/// words; Allow is remembered for the same or fewer scopes, and reused only for clients that authenticate (a public
+/// client is asked every time); Deny is access_denied; the form is CSRF-protected.
 /// </summary>
 [Collection(SharedProtocolServer.Name)]
 public sealed class ConsentTests(SqliteServer server)
@@ -111,6 +112,73 @@ public sealed class ConsentTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task A_public_client_is_asked_again_even_after_the_person_allowed_it()
+    {
+        // RFC 8252 §8.6: anyone can send a public client's client_id and redirect_uri; remembered consent is not proof.
+        var (client, browser) = await SignedInAsync(confidential: false);
+        using var _ = browser;
+        var (verifier, challenge) = TestData.NewPkce();
+        var page = await browser.GetAsync(AuthorizeRequests.Url(client, challenge));
+        Assert.True(AuthorizeRequests.IsConsentPage(page));
+        var callback = OAuthFlow.CallbackParameters(await browser.SubmitAsync(page, [], pressButtonValue: "allow"), client);
+        TokenEndpointTests.AssertTokenResponse(await OAuthFlow.RedeemCodeAsync(browser.Http, client, callback["code"], verifier), "openid profile");
+
+        var again = await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge));
+        Assert.True(AuthorizeRequests.IsConsentPage(again), "remembered consent must not answer a public client's request silently");
+        Assert.False(string.IsNullOrEmpty(OAuthFlow.CallbackParameters(await browser.SubmitAsync(again, [], pressButtonValue: "allow"), client)["code"]));
+    }
+
+    [Fact]
+    public async Task Prompt_none_for_a_public_client_with_only_remembered_consent_is_consent_required()
+    {
+        var (client, browser) = await SignedInAsync(confidential: false);
+        using var _ = browser;
+        await AllowAsync(browser, client, AuthorizeRequests.Url(client, TestData.NewPkce().Challenge));
+
+        var url = AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("prompt", "none")]);
+        AuthorizeRequests.AssertErrorRedirect(await browser.GetAsync(url), client, "consent_required", AuthorizeRequests.Parameter(url, "state"));
+    }
+
+    [Fact]
+    public async Task A_confidential_client_with_remembered_consent_passes_prompt_none()
+    {
+        var (client, browser) = await SignedInAsync();
+        using var _ = browser;
+        await AllowAsync(browser, client, AuthorizeRequests.Url(client, TestData.NewPkce().Challenge));
+
+        var silent = await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("prompt", "none")]));
+        Assert.False(string.IsNullOrEmpty(OAuthFlow.CallbackParameters(silent, client)["code"]));
+    }
+
+    [Fact]
+    public async Task A_first_party_public_client_is_never_asked_and_passes_prompt_none()
+    {
+        var client = await TestData.CreateClientAsync(server, confidential: false, consent: false);
+        var user = await TestData.CreateUserAsync(server);
+        using var browser = new BrowserSession(server);
+        await AuthorizeRequests.SignInAsync(browser, user.UserName!);
+
+        Assert.False(string.IsNullOrEmpty(OAuthFlow.CallbackParameters(await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge)), client)["code"]));
+        var silent = await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("prompt", "none")]));
+        Assert.False(string.IsNullOrEmpty(OAuthFlow.CallbackParameters(silent, client)["code"]));
+    }
+
+    [Fact]
+    public async Task Allowing_after_the_session_outgrew_max_age_signs_in_again_instead_of_issuing_a_code()
+    {
+        // The page answers its own request, but never past a check /authorize would make now (Core §3.1.2.1 max_age).
+        var (client, browser) = await SignedInAsync(confidential: false);
+        using var _ = browser;
+        var page = await browser.GetAsync(AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("max_age", "300")]));
+        Assert.True(AuthorizeRequests.IsConsentPage(page));
+
+        server.Time.Advance(TimeSpan.FromMinutes(6));
+        var answer = await browser.SubmitAsync(page, [], pressButtonValue: "allow");
+
+        Assert.True(AuthorizeRequests.IsLoginPage(answer), "a session older than max_age must sign in again");
+    }
+
+    [Fact]
     public async Task The_consent_form_posted_without_its_antiforgery_token_is_refused()
     {
         var (client, browser) = await SignedInAsync();
@@ -142,15 +210,15 @@ public sealed class ConsentTests(SqliteServer server)
         Assert.False(string.IsNullOrEmpty(OAuthFlow.CallbackParameters(await browser.SubmitAsync(page, [], pressButtonValue: "allow"), client)["code"]));
     }
 
-    private async Task<(TestClient Client, BrowserSession Browser)> SignedInAsync()
+    private async Task<(TestClient Client, BrowserSession Browser)> SignedInAsync(bool confidential = true)
     {
-        var (client, browser, _) = await SignedInWithUserAsync();
+        var (client, browser, _) = await SignedInWithUserAsync(confidential);
         return (client, browser);
     }
 
-    private async Task<(TestClient Client, BrowserSession Browser, string UserName)> SignedInWithUserAsync()
+    private async Task<(TestClient Client, BrowserSession Browser, string UserName)> SignedInWithUserAsync(bool confidential = true)
     {
-        var client = await TestData.CreateClientAsync(server, consent: true);
+        var client = await TestData.CreateClientAsync(server, confidential: confidential, consent: true);
         var user = await TestData.CreateUserAsync(server);
         var browser = new BrowserSession(server);
         await AuthorizeRequests.SignInAsync(browser, user.UserName!);

@@ -12,7 +12,7 @@ namespace IdentityServer.Pages;
 /// names the client and the scopes in plain words, and is protected against CSRF by the antiforgery token Razor Pages
 /// checks on every POST.
 /// </summary>
-public sealed class ConsentModel(PendingAuthorizationReader pendingAuthorizations, ConsentService consent) : PageModel
+public sealed class ConsentModel(PendingAuthorizationReader pendingAuthorizations, PendingAuthorizationApproval approval, ConsentService consent) : PageModel
 {
     private PendingAuthorization _pending = null!;
 
@@ -40,8 +40,11 @@ public sealed class ConsentModel(PendingAuthorizationReader pendingAuthorization
 
         if (decision == "allow")
         {
+            // Remembered for later requests of clients that authenticate; this request is answered here and now.
             await consent.GrantAsync(_pending.Request.Client.Id, _pending.Session.Subject, _pending.Request.Scopes, HttpContext.RequestAborted);
-            return LocalRedirect(_pending.ReturnUrl);
+            var answer = await approval.ApproveAsync(_pending, HttpContext.RequestAborted);
+            await answer.ExecuteAsync(HttpContext);
+            return new EmptyResult();
         }
 
         return LocalRedirect(_pending.DeniedUrl);

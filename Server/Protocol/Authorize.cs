@@ -70,7 +70,7 @@ public static class AuthorizeEndpoint
         }
 
         var hasConsent = !request.Client.RequiresConsent
-            || (!request.Prompt.Contains(Prompts.Consent) && await consent.HasConsentAsync(request.Client.Id, session!.Subject, request.Scopes, cancellationToken));
+            || (RemembersConsent(request) && await consent.HasConsentAsync(request.Client.Id, session!.Subject, request.Scopes, cancellationToken));
         if (!hasConsent)
         {
             if (request.Prompt.Contains(Prompts.None))
@@ -95,8 +95,20 @@ public static class AuthorizeEndpoint
         return AuthorizationResponse.Success(request, protocol.Issuer, code);
     }
 
+    /// <summary>
+    /// Whether consent given earlier may answer this request without asking. Not on prompt=consent (Core §3.1.2.1), and
+    /// never for a public client: anyone can send its client_id and redirect_uri, so a repeated request is not known
+    /// to come from the client the person approved. RFC 6749 §10.2: the server "SHOULD NOT process repeated
+    /// authorization requests automatically (without active resource owner interaction) without authenticating the
+    /// client"; RFC 8252 §8.6: "unless the identity of the client can be proven, the request SHOULD be processed as if
+    /// no previous request had been approved". A confidential client's code is worthless without its credentials; a
+    /// first-party client (implicit consent) is not asked at all.
+    /// </summary>
+    private static bool RemembersConsent(AuthorizationRequest request) =>
+        request.Client.IsConfidential && !request.Prompt.Contains(Prompts.Consent);
+
     /// <summary>Sign-in is needed with no session, on prompt=login/select_account, or when the session is older than max_age (Core §3.1.2.1).</summary>
-    private static bool NeedsSignIn(AuthorizationRequest request, SignInSession? session, DateTimeOffset now) =>
+    internal static bool NeedsSignIn(AuthorizationRequest request, SignInSession? session, DateTimeOffset now) =>
         session is null
         || request.Prompt.Contains(Prompts.Login)
         || request.Prompt.Contains(Prompts.SelectAccount)

@@ -19,6 +19,9 @@ public sealed record EndSessionRequest(ClientDescriptor? Client, string? PostLog
 /// </summary>
 public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, ServerOptions protocol, SessionService sessions)
 {
+    /// <summary>The typ header of our ID tokens (TokenIssuer.CreateIdentityToken); our other JWTs have their own.</summary>
+    private const string IdTokenType = "JWT";
+
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public async Task<(EndSessionRequest? Request, string? Error)> ValidateAsync(OAuthParameters parameters, CancellationToken cancellationToken)
@@ -31,16 +34,21 @@ public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, 
         string? hintSubject = null, hintSessionId = null, hintAudience = null;
         if (parameters["id_token_hint"] is { } hint)
         {
-            // §2: the hint is one of our ID tokens; its signature must verify, but it may have expired.
+            // §2: "the OP MUST validate that it was the issuer of the ID Token": our signature and issuer, and an ID token
+            // rather than another JWT we sign with the same keys. Only the typ of our ID tokens is accepted, so an access
+            // token (at+jwt, RFC 9068 §2.1) or a logout token (logout+jwt, Back-Channel Logout 1.0 §2.4) is refused; a
+            // token carrying the logout event is refused whatever its typ. §2: it "SHOULD" be accepted after its exp.
             var result = await _handler.ValidateTokenAsync(hint, new TokenValidationParameters
             {
                 ValidIssuer = protocol.Issuer,
                 IssuerSigningKeys = keys.VerificationKeys.ToList(),
+                ValidTypes = [IdTokenType],
                 ValidateAudience = false,
                 ValidateLifetime = false,
                 RequireSignedTokens = true,
             });
-            if (!result.IsValid || result.SecurityToken is not JsonWebToken idToken || idToken.Typ == TokenIssuer.AccessTokenType)
+            if (!result.IsValid || result.SecurityToken is not JsonWebToken idToken || idToken.Typ != IdTokenType
+                || idToken.TryGetPayloadValue<System.Text.Json.JsonElement>("events", out _) || string.IsNullOrEmpty(idToken.Subject))
             {
                 return (null, "The id_token_hint is not an ID token issued by this server.");
             }
@@ -67,9 +75,16 @@ public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, 
         return (new EndSessionRequest(client, redirectUri, parameters["state"], hintSubject, hintSessionId), null);
     }
 
-    /// <summary>Logout proceeds without asking only when the hint names the signed-in person (§2: otherwise confirm).</summary>
+    /// <summary>
+    /// Logout proceeds without asking only when the hint is an ID token of this very session: its sub is the signed-in
+    /// person and its sid the current session. §2: the OP "MUST ask the End-User" when no id_token_hint was provided "or
+    /// if the supplied ID Token does not belong to the current OP session with the RP and/or currently logged in
+    /// End-User"; a hint from an older session (or another browser's) is such a one, and must not end this one silently.
+    /// </summary>
     public static bool NeedsConfirmation(EndSessionRequest request, SignInSession? session) =>
-        session is not null && (request.HintSubject is null || request.HintSubject != session.Subject);
+        session is not null
+        && (request.HintSubject is null || request.HintSubject != session.Subject
+            || request.HintSessionId is null || request.HintSessionId != session.SessionId);
 
     /// <summary>Ends the session and revokes the refresh-token families the client received in it; then where to go.</summary>
     public async Task<IResult> SignOutAsync(HttpContext context, EndSessionRequest request, SignInSession? session)

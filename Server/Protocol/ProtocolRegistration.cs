@@ -19,6 +19,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<Authorization.PendingAuthorizationReader>();
         builder.Services.AddSingleton<AuthorizationRequestValidator>();
         builder.Services.AddScoped<AuthorizationCodeIssuer>();
+        builder.Services.AddScoped<Authorization.PendingAuthorizationApproval>();
         builder.Services.AddSingleton<TokenResponseFactory>();
         // The grant registry: the token endpoint, discovery and the client rules all read this one list.
         TokenGrantRegistry.AddTokenGrant<AuthorizationCodeGrant>(builder.Services);

@@ -54,13 +54,21 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
             .ToList();
     }
 
-    /// <summary>Ends one session of the person and revokes the refresh-token families created in it.</summary>
+    /// <summary>
+    /// Ends one session of the person and revokes the refresh-token families created in it. A session id that is not
+    /// the person's changes nothing: no row, no grant, no logout token (the sid is in every ID token its owner holds).
+    /// </summary>
     public async Task<bool> EndSessionAsync(string subject, string sessionId, CancellationToken cancellationToken)
     {
         // One transaction: a session gone from the list while its grants stay valid would be invisible and unrevokable.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (!await IsSessionOfAsync(subject, sessionId, cancellationToken))
+        {
+            return false;
+        }
+
         var deleted = await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
-        var clients = await ClientsOfSessionAsync(sessionId, cancellationToken);
+        var clients = await ClientsOfSessionAsync(subject, sessionId, cancellationToken);
         await grants.RevokeSessionAsync(sessionId, applicationId: null, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
@@ -75,8 +83,13 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
     /// <summary>RP-initiated logout: ends the session, revoking that client's families created in it.</summary>
     public async Task EndSessionForClientLogoutAsync(string subject, string sessionId, string? applicationId, CancellationToken cancellationToken)
     {
-        var clients = await ClientsOfSessionAsync(sessionId, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (!await IsSessionOfAsync(subject, sessionId, cancellationToken))
+        {
+            return;
+        }
+
+        var clients = await ClientsOfSessionAsync(subject, sessionId, cancellationToken);
         await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
         await grants.RevokeSessionAsync(sessionId, applicationId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -115,6 +128,25 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         ? null
         : await db.Applications.AsNoTracking().Where(a => a.Id == applicationId).Select(a => a.ClientId).FirstOrDefaultAsync(cancellationToken);
 
-    private Task<List<string>> ClientsOfSessionAsync(string sessionId, CancellationToken cancellationToken) =>
-        db.Authorizations.AsNoTracking().Where(a => a.SessionId == sessionId).Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);
+    private Task<List<string>> ClientsOfSessionAsync(string subject, string sessionId, CancellationToken cancellationToken) =>
+        db.Authorizations.AsNoTracking().Where(a => a.SessionId == sessionId && a.Subject == subject)
+            .Select(a => a.ApplicationId).Distinct().ToListAsync(cancellationToken);
+
+    /// <summary>
+    /// Whether <paramref name="sessionId"/> names a sign-in of <paramref name="subject"/>: its row says so, or, once the
+    /// row is gone (expired, ended), the grants created in it do. A session id is random and belongs to one sign-in of
+    /// one person, whose grants carry it (AuthorizationCodeIssuer); one whose grants name anyone else is refused.
+    /// </summary>
+    private async Task<bool> IsSessionOfAsync(string subject, string sessionId, CancellationToken cancellationToken)
+    {
+        var owner = await db.Sessions.AsNoTracking().Where(s => s.Id == sessionId).Select(s => s.Subject).FirstOrDefaultAsync(cancellationToken);
+        if (owner is not null && owner != subject)
+        {
+            return false;
+        }
+
+        var grantOwners = await db.Authorizations.AsNoTracking().Where(a => a.SessionId == sessionId)
+            .Select(a => a.Subject).Distinct().Take(2).ToListAsync(cancellationToken);
+        return grantOwners.All(s => s == subject) && (owner is not null || grantOwners.Count > 0);
+    }
 }

@@ -25,14 +25,15 @@ public sealed class DevicesModel(SessionService sessions) : PageModel
     public async Task<IActionResult> OnPostEndSessionAsync(string sessionId)
     {
         var session = Current;
-        await sessions.EndSessionAsync(session.Subject, sessionId, HttpContext.RequestAborted);
+        // Only one of this person's own sessions ends; any other id changes nothing (SessionService).
+        var ended = await sessions.EndSessionAsync(session.Subject, sessionId, HttpContext.RequestAborted);
         if (sessionId == session.SessionId)
         {
             await HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
             return Redirect("/account/logout?signedOut=true");
         }
 
-        Message = "That device is signed out.";
+        Message = ended ? "That device is signed out." : "That session had already ended.";
         await LoadAsync();
         return Page();
     }

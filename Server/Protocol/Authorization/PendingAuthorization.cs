@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using IdentityServer.Accounts;
 using IdentityServer.Clients;
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
@@ -110,5 +111,34 @@ public sealed class PendingAuthorizationReader(AuthorizationRequestValidator val
         }
 
         return true;
+    }
+}
+
+/// <summary>
+/// Answers a pending request the person has just allowed on the consent page: the code is issued here, for this request,
+/// rather than on a second trip through /authorize, where remembered consent does not count for a public client (RFC
+/// 8252 §8.6) and the person would be asked again. Anything the endpoint would decide differently now (the session is
+/// older than max_age, the request carries the refusal marker, the account is gone) goes back to /authorize instead.
+/// </summary>
+public sealed class PendingAuthorizationApproval(AuthorizationCodeIssuer codes, ServerOptions protocol, TimeProvider time)
+{
+    public async Task<IResult> ApproveAsync(PendingAuthorization pending, CancellationToken cancellationToken)
+    {
+        if (!pending.IsReady)
+        {
+            throw new InvalidOperationException("Only a ready authorization request can be approved.");
+        }
+
+        var request = pending.Request;
+        if (request.Parameters[AuthorizeEndpoint.ConsentDeniedParameter] is not null
+            || AuthorizeEndpoint.NeedsSignIn(request, pending.Session, time.GetUtcNow()))
+        {
+            return Results.LocalRedirect(pending.ReturnUrl);
+        }
+
+        var code = await codes.IssueAsync(request, pending.Session, cancellationToken);
+        return code is null
+            ? Results.LocalRedirect(pending.ReturnUrl)
+            : AuthorizationResponse.Success(request, protocol.Issuer, code);
     }
 }
