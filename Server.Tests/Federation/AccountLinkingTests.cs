@@ -8,16 +8,20 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IdentityServer.Tests.Federation;
 
 /// <summary>
-/// The linking rule: an existing account is linked automatically only when the provider asserts the email verified
-/// AND the account's email is verified; otherwise the person is told to sign in the usual way and link from the
-/// account page, and nothing is created or linked.
+/// The linking rule: an existing account is linked automatically only when the provider asserts the email verified,
+/// exactly one account holds that address verified (compared exactly, ASCII case aside), and that account has no
+/// password, no role and no other login of the same provider. Otherwise the person gets one neutral answer (sign in the
+/// usual way and link from the account page) and nothing is created or linked. Unverified emails neither link nor block.
 /// </summary>
 [Collection(FederationHost.Name)]
 public sealed class AccountLinkingTests(FederationServer server)
 {
-    private async Task<ApplicationUser> LocalUserAsync(bool emailVerified)
+    /// <summary>The one answer for every refusal, whichever rule refused and whether or not an account has the address.</summary>
+    public const string NeutralAnswer = "We could not sign you in with";
+
+    private async Task<ApplicationUser> LocalUserAsync(bool emailVerified, bool password = true)
     {
-        var user = await TestData.CreateUserAsync(server);
+        var user = await TestData.CreateUserAsync(server, password: password);
         if (!emailVerified)
         {
             await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(u => u.SetProperty(x => x.EmailConfirmed, false)));
@@ -39,11 +43,26 @@ public sealed class AccountLinkingTests(FederationServer server)
         return page.RequestMessage!.RequestUri!.AbsolutePath == "/account/logins";
     }
 
-    [Fact]
-    public async Task A_verified_provider_email_links_to_the_account_with_the_same_verified_email()
+    /// <summary>The neutral page: nothing created or linked, nobody signed in.</summary>
+    private async Task AssertRefusedAsync(BrowserSession browser, HttpResponseMessage page, string scheme, StandInAccount account, ApplicationUser owner)
     {
-        var user = await LocalUserAsync(emailVerified: true);
-        var account = StandInAccount.Google(email: user.Email!.ToUpperInvariant(), verified: true);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("/account/external-callback", page.RequestMessage!.RequestUri!.AbsolutePath);
+        var text = (await BrowserSession.ReadPageAsync(page)).QuerySelector("[role=alert]")!.TextContent;
+        Assert.Contains(NeutralAnswer + " " + scheme, text, StringComparison.Ordinal);
+        Assert.Contains("link " + scheme + " from your account page", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("already uses", text, StringComparison.Ordinal);
+        Assert.Null(await FederatedFlow.LinkedUserAsync(server, scheme, account));
+        Assert.Equal(1, await FederatedFlow.UsersWithEmailAsync(server, owner.Email!));
+        Assert.False(await IsSignedInAsync(browser));
+    }
+
+    [Fact]
+    public async Task A_verified_provider_email_links_to_the_passwordless_account_with_the_same_verified_email()
+    {
+        var user = await LocalUserAsync(emailVerified: true, password: false);
+        // ASCII case is the only difference allowed.
+        var account = StandInAccount.GoogleWorkspace(user.Email!.ToUpperInvariant());
         using var browser = new BrowserSession(server);
 
         var page = await SignInWithAsync(browser, "Google", account);
@@ -56,50 +75,144 @@ public sealed class AccountLinkingTests(FederationServer server)
     }
 
     [Fact]
-    public async Task An_unverified_provider_email_is_not_linked_and_the_person_is_told_to_sign_in_and_link()
+    public async Task An_account_with_a_password_is_not_linked_by_email()
     {
         var user = await LocalUserAsync(emailVerified: true);
-        var account = StandInAccount.Discord(email: user.Email, verified: false);
+        var account = StandInAccount.GoogleWorkspace(user.Email!);
+        using var browser = new BrowserSession(server);
+
+        var page = await SignInWithAsync(browser, "Google", account);
+
+        await AssertRefusedAsync(browser, page, "Google", account, user);
+    }
+
+    [Fact]
+    public async Task An_admin_account_is_not_linked_by_email()
+    {
+        var user = await LocalUserAsync(emailVerified: true, password: false);
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+            if (!await roles.RoleExistsAsync("admin"))
+            {
+                await roles.CreateAsync(new IdentityRole("admin"));
+            }
+
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            Assert.True((await users.AddToRoleAsync((await users.FindByIdAsync(user.Id))!, "admin")).Succeeded);
+        }
+
+        var account = StandInAccount.Discord(email: user.Email, verified: true);
         using var browser = new BrowserSession(server);
 
         var page = await SignInWithAsync(browser, "Discord", account);
 
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        Assert.Equal("/account/external-callback", page.RequestMessage!.RequestUri!.AbsolutePath);
-        var text = (await BrowserSession.ReadPageAsync(page)).Body!.TextContent;
-        Assert.Contains("already uses the email address that Discord gave us", text, StringComparison.Ordinal);
-        Assert.Contains("link Discord from your account page", text, StringComparison.Ordinal);
-        Assert.Null(await FederatedFlow.LinkedUserAsync(server, "Discord", account));
-        Assert.Equal(1, await FederatedFlow.UsersWithEmailAsync(server, user.Email!));
-        Assert.False(await IsSignedInAsync(browser));
+        await AssertRefusedAsync(browser, page, "Discord", account, user);
+    }
+
+    [Fact]
+    public async Task An_account_with_a_login_of_the_same_provider_under_another_id_is_not_linked_but_another_provider_is()
+    {
+        var first = StandInAccount.GitHubPrivateEmail();
+        using (var browser = new BrowserSession(server))
+        {
+            await SignInWithAsync(browser, "GitHub", first);
+        }
+
+        var owner = (await FederatedFlow.LinkedUserAsync(server, "GitHub", first))!;
+        Assert.True(owner.EmailConfirmed);
+        // A second GitHub account now vouches for the same address: it is not the person who linked the first one.
+        var second = StandInAccount.GitHubPrivateEmail(email: first.Email);
+        using (var browser = new BrowserSession(server))
+        {
+            await AssertRefusedAsync(browser, await SignInWithAsync(browser, "GitHub", second), "GitHub", second, owner);
+        }
+
+        // Another provider's verified email still links (the account has no password, no role, no Discord login).
+        var discord = StandInAccount.Discord(email: first.Email, verified: true);
+        using (var browser = new BrowserSession(server))
+        {
+            await SignInWithAsync(browser, "Discord", discord);
+        }
+
+        Assert.Equal(owner.Id, (await FederatedFlow.LinkedUserAsync(server, "Discord", discord))?.Id);
+    }
+
+    [Fact]
+    public async Task A_look_alike_address_that_only_unicode_case_folding_makes_equal_is_not_linked_nor_registered_again()
+    {
+        var user = await LocalUserAsync(emailVerified: true, password: false);
+        Assert.Contains("s", user.Email!, StringComparison.Ordinal);
+        // U+017F LATIN SMALL LETTER LONG S: Identity's normalizer (ToUpperInvariant) makes it "S".
+        var lookAlike = user.Email!.Replace('s', '\u017F');
+        var account = StandInAccount.Discord(email: lookAlike, verified: true);
+        using var browser = new BrowserSession(server);
+
+        var page = await SignInWithAsync(browser, "Discord", account);
+
+        await AssertRefusedAsync(browser, page, "Discord", account, user);
+        Assert.Empty(await server.WithDatabaseAsync(db => db.Users.Where(u => u.Email == lookAlike).ToListAsync()));
+    }
+
+    [Fact]
+    public async Task An_unverified_provider_email_neither_links_nor_tells_whether_the_address_is_registered()
+    {
+        var user = await LocalUserAsync(emailVerified: true);
+        var taken = StandInAccount.Discord(email: user.Email, verified: false);
+        var free = StandInAccount.Discord(email: "free-" + Guid.NewGuid().ToString("N")[..10] + "@example.com", verified: false);
+        using var first = new BrowserSession(server);
+        using var second = new BrowserSession(server);
+
+        var onTaken = await SignInWithAsync(first, "Discord", taken);
+        var onFree = await SignInWithAsync(second, "Discord", free);
+
+        // The same answer either way: a new account of its own, signed in.
+        Assert.Equal((onFree.StatusCode, onFree.RequestMessage!.RequestUri!.AbsolutePath), (onTaken.StatusCode, onTaken.RequestMessage!.RequestUri!.AbsolutePath));
+        Assert.Equal("/account/logins", onTaken.RequestMessage!.RequestUri!.AbsolutePath);
+        var created = await FederatedFlow.LinkedUserAsync(server, "Discord", taken);
+        Assert.NotNull(created);
+        Assert.NotEqual(user.Id, created.Id);
+        Assert.False(created.EmailConfirmed);
+        Assert.Equal(2, await FederatedFlow.UsersWithEmailAsync(server, user.Email!));
+        // Signing in with the address still finds the account that verified it.
+        using var byEmail = new BrowserSession(server);
+        var signedIn = await OAuthFlow.SignInAsync(byEmail, await byEmail.GetAsync("/account/login?returnUrl=%2Faccount%2Flogins"), user.Email!);
+        Assert.Equal("/account/logins", signedIn.RequestMessage!.RequestUri!.AbsolutePath);
     }
 
     [Fact]
     public async Task A_verified_provider_email_is_not_linked_to_an_account_whose_email_is_unverified()
     {
-        var user = await LocalUserAsync(emailVerified: false);
+        var user = await LocalUserAsync(emailVerified: false, password: false);
         var account = StandInAccount.GitHubPrivateEmail(email: user.Email, verified: true);
         using var browser = new BrowserSession(server);
 
         var page = await SignInWithAsync(browser, "GitHub", account);
 
-        Assert.Equal("/account/external-callback", page.RequestMessage!.RequestUri!.AbsolutePath);
-        Assert.Null(await FederatedFlow.LinkedUserAsync(server, "GitHub", account));
-        Assert.Equal(1, await FederatedFlow.UsersWithEmailAsync(server, user.Email!));
-        Assert.False(await IsSignedInAsync(browser));
+        // Whoever typed the address without proving it does not get the provider's account; its owner gets an account of their own.
+        Assert.Equal("/account/logins", page.RequestMessage!.RequestUri!.AbsolutePath);
+        var created = await FederatedFlow.LinkedUserAsync(server, "GitHub", account);
+        Assert.NotNull(created);
+        Assert.NotEqual(user.Id, created.Id);
+        Assert.True(created.EmailConfirmed);
+        await using var scope = server.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        Assert.Empty(await users.GetLoginsAsync((await users.FindByIdAsync(user.Id))!));
     }
 
     [Fact]
     public async Task Microsoft_never_links_by_email_because_graph_does_not_assert_verification()
     {
-        var user = await LocalUserAsync(emailVerified: true);
+        var user = await LocalUserAsync(emailVerified: true, password: false);
         var account = StandInAccount.MicrosoftWork(email: user.Email);
         using var browser = new BrowserSession(server);
 
-        var page = await SignInWithAsync(browser, "Microsoft", account);
+        await SignInWithAsync(browser, "Microsoft", account);
 
-        Assert.Equal("/account/external-callback", page.RequestMessage!.RequestUri!.AbsolutePath);
-        Assert.Null(await FederatedFlow.LinkedUserAsync(server, "Microsoft", account));
+        Assert.NotEqual(user.Id, (await FederatedFlow.LinkedUserAsync(server, "Microsoft", account))?.Id);
+        await using var scope = server.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        Assert.Empty(await users.GetLoginsAsync((await users.FindByIdAsync(user.Id))!));
     }
 
     [Fact]

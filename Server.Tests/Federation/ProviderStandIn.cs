@@ -53,7 +53,7 @@ public sealed class ProviderStandIn : IDisposable
             {
                 "google" => "/google/token",
                 "github" => "/github/login/oauth/access_token",
-                "discord" => "/discord/api/oauth2/token",
+                "discord" => "/discord/api/v10/oauth2/token",
                 _ => "/microsoft/{tenant}/oauth2/v2.0/token",
             };
             var name = provider;
@@ -64,7 +64,7 @@ public sealed class ProviderStandIn : IDisposable
         _app.MapGet("/google/userinfo", context => UserAsync(context, "google", GoogleUserInfo));
         _app.MapGet("/github/api/user", context => UserAsync(context, "github", GitHubUser));
         _app.MapGet("/github/api/user/emails", context => UserAsync(context, "github", GitHubEmails));
-        _app.MapGet("/discord/api/users/@me", context => UserAsync(context, "discord", DiscordUser));
+        _app.MapGet("/discord/api/v10/users/@me", context => UserAsync(context, "discord", DiscordUser));
         _app.MapGet("/microsoft/graph/v1.0/me", context => UserAsync(context, "microsoft", GraphMe));
         _app.StartAsync().GetAwaiter().GetResult();
         BaseAddress = new Uri(_app.Urls.Single());
@@ -101,8 +101,8 @@ public sealed class ProviderStandIn : IDisposable
             ["Authentication:GitHub:UserInformationEndpoint"] = root + "/github/api/user",
             ["Authentication:GitHub:EmailsEndpoint"] = root + "/github/api/user/emails",
             ["Authentication:Discord:AuthorizationEndpoint"] = root + "/discord/oauth2/authorize",
-            ["Authentication:Discord:TokenEndpoint"] = root + "/discord/api/oauth2/token",
-            ["Authentication:Discord:UserInformationEndpoint"] = root + "/discord/api/users/@me",
+            ["Authentication:Discord:TokenEndpoint"] = root + "/discord/api/v10/oauth2/token",
+            ["Authentication:Discord:UserInformationEndpoint"] = root + "/discord/api/v10/users/@me",
             // Microsoft: only the instance is moved; the tenant segment comes from the server's own default.
             ["Authentication:Microsoft:Instance"] = root + "/microsoft",
             ["Authentication:Microsoft:UserInformationEndpoint"] = root + "/microsoft/graph/v1.0/me",
@@ -278,6 +278,14 @@ public sealed class ProviderStandIn : IDisposable
             }
         }
 
+        if (provider == "github" && context.Request.Path.Value!.EndsWith("/emails", StringComparison.Ordinal) && account.EmailsStatus is { } status)
+        {
+            // GitHub's error body: {"message", "documentation_url", "status"}.
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(new { message = status == 403 ? "Resource not accessible by integration" : "Error", documentation_url = "https://docs.github.com/rest/users/emails", status = status.ToString(CultureInfo.InvariantCulture) });
+            return;
+        }
+
         switch (account.Failure)
         {
             case StandInFailure.UserInfoServerError:
@@ -303,7 +311,8 @@ public sealed class ProviderStandIn : IDisposable
         ["picture"] = a.Avatar,
         ["email"] = a.Email,
         ["email_verified"] = a.EmailVerified,
-    };
+        ["hd"] = a.HostedDomain,
+    }.Where(p => p.Key != "hd" || p.Value is not null).ToDictionary(); // hd only for Workspace accounts
 
     /// <summary>GitHub's GET /user (the REST API's private user shape, abridged).</summary>
     private static object GitHubUser(StandInAccount a) => new Dictionary<string, object?>

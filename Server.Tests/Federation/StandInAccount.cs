@@ -34,12 +34,17 @@ public sealed class StandInAccount
     public string? Mail { get; init; }
     public string? UserPrincipalName { get; init; }
     public StandInFailure Failure { get; init; }
+    /// <summary>Google: the Workspace domain (<c>hd</c>), only for accounts of a Google Workspace organization.</summary>
+    public string? HostedDomain { get; init; }
+    /// <summary>GitHub: the status /user/emails answers instead of the list (403 when the token may not read emails).</summary>
+    public int? EmailsStatus { get; init; }
 
     private static string Unique() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
 
     private static string Digits(int count) => string.Concat(Enumerable.Range(0, count).Select(_ => RandomNumberGenerator.GetInt32(10)));
 
-    public static StandInAccount Google(string? email = null, bool verified = true, StandInFailure failure = StandInFailure.None)
+    /// <summary>A Google account: a Gmail address unless <paramref name="email"/> is given; <paramref name="hostedDomain"/> makes it a Workspace account.</summary>
+    public static StandInAccount Google(string? email = null, bool verified = true, StandInFailure failure = StandInFailure.None, string? hostedDomain = null)
     {
         var unique = Unique();
         return new StandInAccount
@@ -51,11 +56,16 @@ public sealed class StandInAccount
             EmailVerified = verified,
             Avatar = $"https://lh3.googleusercontent.com/a/{unique}=s96-c",
             Failure = failure,
+            HostedDomain = hostedDomain,
         };
     }
 
-    /// <summary>A GitHub user who keeps the email private: /user has email null, /user/emails has it as primary.</summary>
-    public static StandInAccount GitHubPrivateEmail(string? email = null, bool verified = true, StandInFailure failure = StandInFailure.None)
+    /// <summary>A Google Workspace account whose address is of its organization's domain (Google is authoritative for it).</summary>
+    public static StandInAccount GoogleWorkspace(string email) => Google(email, verified: true, hostedDomain: email[(email.LastIndexOf('@') + 1)..]);
+
+    /// <summary>A GitHub user who keeps the email private: /user has email null (unless <paramref name="publicEmail"/>), /user/emails has it as primary.</summary>
+    public static StandInAccount GitHubPrivateEmail(string? email = null, bool verified = true, StandInFailure failure = StandInFailure.None,
+        string? publicEmail = null, int? emailsStatus = null)
     {
         var unique = Unique();
         var id = Digits(8).TrimStart('0') + "1";
@@ -67,9 +77,10 @@ public sealed class StandInAccount
             Name = "Octo Cat " + unique,
             Email = email ?? $"octo.{unique}@example.org",
             EmailVerified = verified,
-            PublicEmail = null,
+            PublicEmail = publicEmail,
             Avatar = $"https://avatars.githubusercontent.com/u/{id}?v=4",
             Failure = failure,
+            EmailsStatus = emailsStatus,
         };
     }
 

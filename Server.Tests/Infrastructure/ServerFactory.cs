@@ -37,6 +37,9 @@ public class ServerFactory : WebApplicationFactory<Program>
     /// <summary>Extra settings (for example Database:Provider and Database:ConnectionString for PostgreSQL).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>The PBKDF2 iteration count of the tests (1,000); null keeps the server's own (its production default).</summary>
+    protected virtual int? TestPasswordHashIterations => 1_000;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -72,7 +75,10 @@ public class ServerFactory : WebApplicationFactory<Program>
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Time);
             // Password hashing dominates user creation and sign-in in tests; fewer PBKDF2 rounds keep the suite fast.
-            services.Configure<Microsoft.AspNetCore.Identity.PasswordHasherOptions>(o => o.IterationCount = 1_000);
+            if (TestPasswordHashIterations is { } iterations)
+            {
+                services.Configure<Microsoft.AspNetCore.Identity.PasswordHasherOptions>(o => o.IterationCount = iterations);
+            }
         });
     }
 

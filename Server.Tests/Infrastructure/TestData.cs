@@ -73,7 +73,8 @@ public static class TestData
         server.Services.GetRequiredService<ScopeCatalog>().Invalidate();
     }
 
-    public static async Task<ApplicationUser> CreateUserAsync(ServerFactory server, string? userName = null)
+    /// <summary>A user with a verified email, and the test password unless <paramref name="password"/> is false (as a provider's first sign-in makes one).</summary>
+    public static async Task<ApplicationUser> CreateUserAsync(ServerFactory server, string? userName = null, bool password = true)
     {
         userName ??= "user" + Guid.NewGuid().ToString("N")[..10];
         await using var scope = server.Services.CreateAsyncScope();
@@ -86,7 +87,7 @@ public static class TestData
             Name = "Test " + userName,
             UpdatedAt = DateTime.UtcNow,
         };
-        var result = await users.CreateAsync(user, Password);
+        var result = password ? await users.CreateAsync(user, Password) : await users.CreateAsync(user);
         Assert.True(result.Succeeded, string.Join("; ", result.Errors.Select(e => e.Description)));
         return user;
     }

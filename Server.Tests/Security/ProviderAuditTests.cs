@@ -17,9 +17,9 @@ public sealed class ProviderAuditTests(FederationServer server)
     [Fact]
     public async Task A_provider_sign_in_that_links_by_verified_email_records_the_link_and_the_sign_in_for_the_app()
     {
-        var user = await TestData.CreateUserAsync(server);
+        var user = await TestData.CreateUserAsync(server, password: false);
         var client = await TestData.CreateClientAsync(server);
-        var account = server.StandIn.Add(StandInAccount.Google(email: user.Email, verified: true));
+        var account = server.StandIn.Add(StandInAccount.GoogleWorkspace(user.Email!));
         using var browser = new BrowserSession(server);
         var (_, challenge) = TestData.NewPkce();
 
@@ -54,7 +54,7 @@ public sealed class ProviderAuditTests(FederationServer server)
     public async Task A_refused_provider_sign_in_is_recorded_as_a_failure_of_nobody_known()
     {
         var user = await TestData.CreateUserAsync(server);
-        var account = server.StandIn.Add(StandInAccount.Discord(email: user.Email, verified: false));
+        var account = server.StandIn.Add(StandInAccount.Discord(email: user.Email, verified: true)); // the account has a password
         using var browser = new BrowserSession(server);
         var before = await FailuresAsync();
 

@@ -5,6 +5,17 @@ public sealed class AccountOptions
 {
     public const string Section = "Accounts";
 
-    /// <summary>Whether people may create local accounts at /account/register.</summary>
+    /// <summary>Whether people may create accounts: local ones at /account/register, and (unless
+    /// <see cref="AllowProviderRegistration"/> says otherwise) through a provider's first sign-in.</summary>
     public bool AllowRegistration { get; set; } = true;
+
+    /// <summary>
+    /// Whether a first sign-in through a provider may create an account. Unset, it follows <see cref="AllowRegistration"/>:
+    /// closing registration closes every way an account is created. Set it to true for provider sign-up alone (the
+    /// local form stays closed), or to false for local registration alone. Signing in to, and linking, existing
+    /// accounts is unaffected.
+    /// </summary>
+    public bool? AllowProviderRegistration { get; set; }
+
+    public bool ProviderRegistrationAllowed => AllowProviderRegistration ?? AllowRegistration;
 }

@@ -1,4 +1,5 @@
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Accounts.Passwords;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Data;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -35,7 +36,10 @@ public static class AccountRegistration
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<IdentityDbContext>()
             .AddSignInManager()
-            .AddDefaultTokenProviders();
+            .AddDefaultTokenProviders()
+            // Common and breached passwords, and passwords holding the user name or email (NIST SP 800-63B §5.1.1.2).
+            .AddPasswordValidator<PasswordPolicyValidator>();
+        services.Configure<PasswordHasherOptions>(PasswordHashing.Configure);
 
         // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
         var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;

@@ -5,13 +5,14 @@ namespace IdentityServer.Accounts.Federation;
 
 /// <summary>
 /// Sign-in with Discord: authorization code with PKCE (Discord's metadata lists S256), scopes <c>identify email</c>,
-/// then <c>GET /users/@me</c>. Discord's <c>verified</c> flag says whether the email is verified. The avatar is a hash;
-/// its URL is built on Discord's CDN (<c>a_</c>-prefixed hashes are animated GIFs).
+/// then <c>GET /users/@me</c>, both on the versioned API (v10). Discord's <c>verified</c> flag says whether the email
+/// is verified. The avatar is a hash; its URL is built on Discord's CDN (<c>a_</c>-prefixed hashes are animated GIFs).
 /// </summary>
 public static class DiscordProvider
 {
     public const string Scheme = "Discord";
     private const string Cdn = "https://cdn.discordapp.com";
+    private const string Api = "https://discord.com/api/v10";
 
     public static AuthenticationBuilder AddDiscord(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
     {
@@ -25,8 +26,10 @@ public static class DiscordProvider
         {
             settings.ApplyTo(options, Scheme,
                 authorizationEndpoint: "https://discord.com/oauth2/authorize",
-                tokenEndpoint: "https://discord.com/api/oauth2/token",
-                userInformationEndpoint: "https://discord.com/api/users/@me",
+                // Discord's API reference: "https://discord.com/api/v{version_number}"; a path without the version goes to
+                // the default version, which is a deprecated one (v6). v10 is the current one.
+                tokenEndpoint: $"{Api}/oauth2/token",
+                userInformationEndpoint: $"{Api}/users/@me",
                 secureCookies, ReadProfileAsync);
             options.Scope.Add("identify");
             options.Scope.Add("email");

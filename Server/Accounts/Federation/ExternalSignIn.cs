@@ -13,29 +13,39 @@ public enum ExternalSignInOutcome
     Linked,
     /// <summary>A new user was created for it.</summary>
     Created,
-    /// <summary>An account already uses this email, and it may not be linked automatically.</summary>
+    /// <summary>An account already uses this verified email, and it may not be linked automatically.</summary>
     EmailInUse,
-    /// <summary>The user may not sign in now (locked out or disabled).</summary>
-    LockedOut,
+    /// <summary>No account is linked or may be linked, and accounts may not be created through providers.</summary>
+    RegistrationClosed,
+    /// <summary>The user is disabled by an admin (a password locked after wrong attempts does not count).</summary>
+    Disabled,
     /// <summary>The user could not be created; nothing was stored.</summary>
     Failed,
 }
 
-public sealed record ExternalSignInResult(ExternalSignInOutcome Outcome, ApplicationUser? User = null);
+/// <summary>The decision; <paramref name="Reason"/> says, for the logs, why an account was not linked.</summary>
+public sealed record ExternalSignInResult(ExternalSignInOutcome Outcome, ApplicationUser? User = null, string? Reason = null);
 
 /// <summary>
 /// Decides who a person signing in through a provider is, by the linking rule (docs/federation.md, "Linking rule"):
 /// <list type="number">
 /// <item>the account already linked to this provider account (provider, provider user id);</item>
-/// <item>else, when an account already has the same email: link to it automatically only if the provider asserts the
-/// email verified AND that account's email is verified; otherwise the person must sign in the usual way and link the
-/// provider from the account page (linking on an unverified email would hand the account to whoever typed that
-/// address on either side; OpenID Connect Core §5.7: only the provider's subject identifies a person, not the email);</item>
-/// <item>else a new user, whose id is our own (never the provider's id, never the email), created together with its
-/// external login in one transaction, so a failure leaves no half-created user.</item>
+/// <item>else, only when the provider asserts the email verified: the one account whose verified email is exactly that
+/// address. It is linked automatically only when nothing about it needs more proof than the provider's word on the
+/// email: no password, no role (admin), and no login of the same provider under another provider user id. Otherwise
+/// the person must sign in to that account and link the provider from the account page. (OpenID Connect Core §5.7:
+/// only the provider's subject identifies a person, not the email; an email is a hint that must not hand over an
+/// account stronger than the provider's word.)</item>
+/// <item>else a new user, when accounts may be created through providers (<see cref="AccountOptions.ProviderRegistrationAllowed"/>),
+/// whose id is our own (never the provider's id, never the email), created together with its external login in one
+/// transaction, so a failure leaves no half-created user.</item>
 /// </list>
+/// An unverified email (the provider's, or an account's) neither links nor blocks anything, like a local registration's:
+/// otherwise anyone could type an address at a provider that does not verify it and learn from the answer whether it is
+/// registered here.
 /// </summary>
-public sealed class ExternalSignIn(IdentityDbContext db, UserManager<ApplicationUser> users, AccountLookup lookup, TimeProvider time, ILogger<ExternalSignIn> logger)
+public sealed class ExternalSignIn(IdentityDbContext db, UserManager<ApplicationUser> users, AccountLookup lookup, AccountOptions accounts, TimeProvider time,
+    ILogger<ExternalSignIn> logger)
 {
     public async Task<ExternalSignInResult> ResolveAsync(UserLoginInfo login, ExternalProfile profile, CancellationToken cancellationToken)
     {
@@ -45,33 +55,44 @@ public sealed class ExternalSignIn(IdentityDbContext db, UserManager<Application
             var linked = await users.FindByLoginAsync(login.LoginProvider, login.ProviderKey);
             if (linked is not null)
             {
-                return await AllowedAsync(linked, ExternalSignInOutcome.Existing);
+                // A password locked after wrong attempts does not stop a provider sign-in; an account an admin disabled does.
+                return IsDisabled(linked) ? new ExternalSignInResult(ExternalSignInOutcome.Disabled) : new ExternalSignInResult(ExternalSignInOutcome.Existing, linked);
             }
 
-            var sameEmail = profile.Email is null ? [] : await lookup.WithEmailAsync(profile.Email, 2, cancellationToken);
-            if (sameEmail.Count > 0)
+            var holders = profile is { EmailVerified: true, Email: { } email } ? await lookup.WithVerifiedEmailAsync(email, 2, cancellationToken) : [];
+            if (holders.Count > 0)
             {
-                if (!profile.EmailVerified || sameEmail is not [{ EmailConfirmed: true } owner])
+                var refusal = holders is not [var owner] ? "several accounts hold the address"
+                    : !AccountLookup.SameAddress(owner.Email, profile.Email) ? "only a look-alike address matches"
+                    : await WhyNotLinkableAsync(owner, login);
+                if (refusal is not null)
                 {
-                    logger.LogInformation("Sign-in with {Provider}: an account already uses the email, not linked automatically (provider verified: {Verified})",
-                        login.LoginProvider, profile.EmailVerified);
-                    return new ExternalSignInResult(ExternalSignInOutcome.EmailInUse);
+                    logger.LogInformation("Sign-in with {Provider}: an account already uses the verified email, not linked automatically: {Reason}",
+                        login.LoginProvider, refusal);
+                    return new ExternalSignInResult(ExternalSignInOutcome.EmailInUse, Reason: refusal);
                 }
 
-                if (await users.IsLockedOutAsync(owner))
+                var target = holders[0];
+                if (IsDisabled(target))
                 {
-                    return new ExternalSignInResult(ExternalSignInOutcome.LockedOut);
+                    return new ExternalSignInResult(ExternalSignInOutcome.Disabled);
                 }
 
-                var added = await users.AddLoginAsync(owner, login);
+                var added = await users.AddLoginAsync(target, login);
                 if (added.Succeeded)
                 {
-                    logger.LogInformation("Linked {Provider} to user {UserId} by verified email", login.LoginProvider, owner.Id);
-                    return new ExternalSignInResult(ExternalSignInOutcome.Linked, owner);
+                    logger.LogInformation("Linked {Provider} to user {UserId} by verified email", login.LoginProvider, target.Id);
+                    return new ExternalSignInResult(ExternalSignInOutcome.Linked, target);
                 }
 
                 db.ChangeTracker.Clear();
                 continue;
+            }
+
+            if (!accounts.ProviderRegistrationAllowed)
+            {
+                logger.LogInformation("Sign-in with {Provider}: no account to sign in, and registration through providers is closed", login.LoginProvider);
+                return new ExternalSignInResult(ExternalSignInOutcome.RegistrationClosed, Reason: "registration closed");
             }
 
             var created = await TryCreateAsync(login, profile, cancellationToken);
@@ -85,8 +106,34 @@ public sealed class ExternalSignIn(IdentityDbContext db, UserManager<Application
         return new ExternalSignInResult(ExternalSignInOutcome.Failed);
     }
 
-    private async Task<ExternalSignInResult> AllowedAsync(ApplicationUser user, ExternalSignInOutcome outcome) =>
-        await users.IsLockedOutAsync(user) ? new ExternalSignInResult(ExternalSignInOutcome.LockedOut) : new ExternalSignInResult(outcome, user);
+    /// <summary>
+    /// Why this account may not be handed over on the provider's word about the email, or null when it may. Each of these
+    /// accounts holds something the email does not prove: a password (its owner may never have used this provider, and
+    /// whoever controls the address at the provider would otherwise bypass the password), a role (an admin account is
+    /// never taken over by email), or another account at the same provider (the same provider now vouching for a second
+    /// provider account with the address is not the person who linked the first).
+    /// </summary>
+    private async Task<string?> WhyNotLinkableAsync(ApplicationUser owner, UserLoginInfo login)
+    {
+        if (await users.HasPasswordAsync(owner))
+        {
+            return "the account has a password";
+        }
+
+        if ((await users.GetRolesAsync(owner)).Count > 0)
+        {
+            return "the account has a role";
+        }
+
+        if ((await users.GetLoginsAsync(owner)).Any(l => l.LoginProvider == login.LoginProvider))
+        {
+            return "the account has another login of this provider";
+        }
+
+        return null;
+    }
+
+    private bool IsDisabled(ApplicationUser user) => AccountStatus.IsDisabled(user, time.GetUtcNow());
 
     private async Task<ApplicationUser?> TryCreateAsync(UserLoginInfo login, ExternalProfile profile, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
@@ -9,7 +10,7 @@ namespace IdentityServer.Accounts.Federation;
 /// Sign-in with GitHub (OAuth app or GitHub App user authorization): the web application flow with PKCE, then
 /// <c>GET /user</c> for the id, login, name and avatar, and <c>GET /user/emails</c> for the primary email and whether
 /// GitHub verified it. <c>/user</c>'s <c>email</c> is only the public profile email and is null when the person keeps
-/// it private, so it is used (as unverified) only when <c>/user/emails</c> is not available. The REST API wants
+/// it private, so it is used (as unverified) only when <c>/user/emails</c> is refused to the token (403 or 404). The REST API wants
 /// <c>Accept: application/vnd.github+json</c> and refuses requests without a User-Agent.
 /// </summary>
 public static class GitHubProvider
@@ -56,7 +57,11 @@ public static class GitHubProvider
         var login = ProviderUserInfo.OptionalString(user, "login");
 
         var (email, verified) = (ProviderUserInfo.OptionalString(user, "email"), false);
-        using var emails = await ProviderUserInfo.TryGetAsync(context, emailsEndpoint, ApiHeaders);
+        // GitHub's REST reference lists 401, 403 and 404 for GET /user/emails. 403 and 404 mean this token may not read
+        // the emails (a GitHub App without the email permission, an OAuth app without user:email): then /user's public
+        // email, unverified, is all there is. Anything else (401, 429, a 5xx) is GitHub failing, which ends on the error
+        // page: taking it as "no verified email" would create a second account for someone who has one.
+        using var emails = await ProviderUserInfo.TryGetAsync(context, emailsEndpoint, ApiHeaders, HttpStatusCode.Forbidden, HttpStatusCode.NotFound);
         if (emails is not null)
         {
             (email, verified) = PrimaryEmail(emails.RootElement);

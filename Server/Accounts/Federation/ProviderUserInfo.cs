@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.OAuth;
@@ -23,11 +24,23 @@ public static class ProviderUserInfo
         return await ReadJsonAsync(context, response, url);
     }
 
-    /// <summary>Like <see cref="GetAsync"/>, but an error status is an answer (null), not a failure.</summary>
-    public static async Task<JsonDocument?> TryGetAsync(OAuthCreatingTicketContext context, string url, Action<HttpRequestHeaders>? headers = null)
+    /// <summary>
+    /// Like <see cref="GetAsync"/>, but the statuses in <paramref name="absentOn"/> are an answer (null: the provider does
+    /// not give this resource to this token), not a failure. Every other error status (a 5xx, 429 rate limiting, 401) is
+    /// the provider failing, which must end on the error page rather than be taken as "no such data".
+    /// </summary>
+    public static async Task<JsonDocument?> TryGetAsync(OAuthCreatingTicketContext context, string url, Action<HttpRequestHeaders>? headers,
+        params HttpStatusCode[] absentOn)
     {
         using var response = await SendAsync(context, url, headers);
-        return response.IsSuccessStatusCode ? await ReadJsonAsync(context, response, url) : null;
+        if (response.IsSuccessStatusCode)
+        {
+            return await ReadJsonAsync(context, response, url);
+        }
+
+        return absentOn.Contains(response.StatusCode)
+            ? null
+            : throw new ExternalProviderException(ExternalFailureReason.ProviderError, $"The request to {url} answered {(int)response.StatusCode}.");
     }
 
     private static async Task<HttpResponseMessage> SendAsync(OAuthCreatingTicketContext context, string url, Action<HttpRequestHeaders>? headers)
