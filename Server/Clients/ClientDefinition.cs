@@ -11,13 +11,6 @@ namespace IdentityServer.Clients;
 /// </summary>
 public sealed class ClientDefinition
 {
-    public const string AuthorizationCode = "authorization_code";
-    public const string RefreshToken = "refresh_token";
-    public const string ClientCredentials = "client_credentials";
-
-    /// <summary>The grant types the token endpoint implements.</summary>
-    public static readonly IReadOnlyList<string> SupportedGrantTypes = [AuthorizationCode, RefreshToken, ClientCredentials];
-
     /// <summary>Null on creation means "generate one".</summary>
     public string? ClientId { get; set; }
     public string? DisplayName { get; set; }
@@ -53,7 +46,7 @@ public sealed class ClientDefinition
     public bool IsConfidential => ClientType == ClientTypes.Confidential;
 
     [JsonIgnore]
-    public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes.Count == 0 ? [AuthorizationCode] : GrantTypes;
+    public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes.Count == 0 ? [Clients.GrantTypes.AuthorizationCode] : GrantTypes;
 
     /// <summary>Writes the definition to the row. Permissions this definition does not manage (for example ept:revocation) are kept.</summary>
     public void ApplyTo(OAuthApplication row)

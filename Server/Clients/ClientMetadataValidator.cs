@@ -27,14 +27,17 @@ public static partial class ClientMetadataValidator
     private const int MaxUriLength = 2048;
 
     /// <param name="definition">The client.</param>
+    /// <param name="grantTypes">The grant types the token endpoint serves: the only ones a client may have.</param>
     /// <param name="knownScopes">The scopes that exist; null skips that check (it needs the database).</param>
     /// <param name="secretMayBeSupplied">True only for configuration seeding, where the secret comes from the environment.</param>
-    public static ClientMetadataError? Validate(ClientDefinition definition, IReadOnlySet<string>? knownScopes, bool secretMayBeSupplied = false)
+    public static ClientMetadataError? Validate(ClientDefinition definition, IGrantTypeCatalog grantTypes, IReadOnlySet<string>? knownScopes,
+        bool secretMayBeSupplied = false)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(grantTypes);
         return ValidateIdentity(definition)
             ?? ValidateSecret(definition, secretMayBeSupplied)
-            ?? ValidateGrantTypes(definition)
+            ?? ValidateGrantTypes(definition, grantTypes.GrantTypes)
             ?? ValidateRedirectUris(definition)
             ?? ValidateScopesAndResources(definition, knownScopes)
             ?? ValidateLifetimes(definition)
@@ -153,21 +156,21 @@ public static partial class ClientMetadataValidator
             : null;
     }
 
-    private static ClientMetadataError? ValidateGrantTypes(ClientDefinition d)
+    private static ClientMetadataError? ValidateGrantTypes(ClientDefinition d, IReadOnlyList<string> served)
     {
         var grants = d.EffectiveGrantTypes;
-        if (grants.FirstOrDefault(g => !ClientDefinition.SupportedGrantTypes.Contains(g)) is { } unknown)
+        if (grants.FirstOrDefault(g => !served.Contains(g)) is { } unknown)
         {
-            return Metadata("grant_types", $"The grant type '{Shorten(unknown)}' is not supported; use {string.Join(", ", ClientDefinition.SupportedGrantTypes)}.");
+            return Metadata("grant_types", $"The grant type '{Shorten(unknown)}' is not supported; use {string.Join(", ", served)}.");
         }
 
-        if (!d.IsConfidential && grants.Contains(ClientDefinition.ClientCredentials))
+        if (!d.IsConfidential && grants.Contains(GrantTypes.ClientCredentials))
         {
             // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
             return Metadata("grant_types", "A public client cannot use the client_credentials grant.");
         }
 
-        if (grants.Contains(ClientDefinition.RefreshToken) && !grants.Contains(ClientDefinition.AuthorizationCode))
+        if (grants.Contains(GrantTypes.RefreshToken) && !grants.Contains(GrantTypes.AuthorizationCode))
         {
             // Refresh tokens are issued only by the code flow here (RFC 6749 §4.4.3: not with client credentials).
             return Metadata("grant_types", "refresh_token needs authorization_code: refresh tokens are issued only by the code flow.");
@@ -184,7 +187,7 @@ public static partial class ClientMetadataValidator
 
     private static ClientMetadataError? ValidateRedirectUris(ClientDefinition d)
     {
-        if (d.EffectiveGrantTypes.Contains(ClientDefinition.AuthorizationCode) && d.RedirectUris.Count == 0)
+        if (d.EffectiveGrantTypes.Contains(GrantTypes.AuthorizationCode) && d.RedirectUris.Count == 0)
         {
             // RFC 7591 §2: redirect-based flows require registered redirect URIs.
             return new ClientMetadataError(RegistrationErrors.InvalidRedirectUri, "redirect_uris is required for the authorization_code grant.", "redirect_uris");

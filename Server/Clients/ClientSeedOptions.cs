@@ -31,9 +31,12 @@ public sealed class ClientSeedOptions
     /// Reads both shapes and checks everything that needs no database, so a mistake stops startup with one line naming
     /// the setting (for example <c>Clients:web:ClientSecret</c>). Scope names are checked at start, against the database.
     /// </summary>
-    public static ClientSeedOptions Read(IConfiguration configuration)
+    /// <param name="configuration">The configuration.</param>
+    /// <param name="grantTypes">The grant types the token endpoint serves: the only ones a declared client may have.</param>
+    public static ClientSeedOptions Read(IConfiguration configuration, IGrantTypeCatalog grantTypes)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(grantTypes);
         var options = new ClientSeedOptions
         {
             SecretRotationGracePeriod = configuration.GetValue(SecretRotationGracePeriodSetting, ClientSecrets.DefaultRotationGracePeriod),
@@ -50,12 +53,12 @@ public sealed class ClientSeedOptions
 
         foreach (var section in configuration.GetSection(ClientsSection).GetChildren())
         {
-            options.Add(Bind<SeedClient>(section, client => client.ClientId = string.IsNullOrEmpty(client.ClientId) ? section.Key : client.ClientId));
+            options.Add(Bind<SeedClient>(section, client => client.ClientId = string.IsNullOrEmpty(client.ClientId) ? section.Key : client.ClientId), grantTypes);
         }
 
         foreach (var section in configuration.GetSection(LegacySection).GetSection(ClientsSection).GetChildren())
         {
-            options.Add(Bind<SeedClient>(section, _ => { }));
+            options.Add(Bind<SeedClient>(section, _ => { }), grantTypes);
         }
 
         return options;
@@ -84,9 +87,9 @@ public sealed class ClientSeedOptions
         Scopes.Add(scope);
     }
 
-    private void Add(SeedClient client)
+    private void Add(SeedClient client, IGrantTypeCatalog grantTypes)
     {
-        if (client.Validate(knownScopes: null) is { } error)
+        if (client.Validate(grantTypes, knownScopes: null) is { } error)
         {
             throw new StartupConfigurationException(client.SettingOf(error), error.Description);
         }
@@ -175,8 +178,8 @@ public sealed class SeedClient : SeedItem
     };
 
     /// <summary>The admin API's rules, except that the secret comes from configuration (and must be long).</summary>
-    internal ClientMetadataError? Validate(IReadOnlySet<string>? knownScopes) =>
-        ClientMetadataValidator.Validate(ToDefinition(), knownScopes, secretMayBeSupplied: true);
+    internal ClientMetadataError? Validate(IGrantTypeCatalog grantTypes, IReadOnlySet<string>? knownScopes) =>
+        ClientMetadataValidator.Validate(ToDefinition(), grantTypes, knownScopes, secretMayBeSupplied: true);
 
     internal string SettingOf(ClientMetadataError error) => $"{Setting}:{ClientSeedOptions.SettingName(error.Field)}";
 }
