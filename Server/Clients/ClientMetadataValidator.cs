@@ -40,8 +40,7 @@ public static partial class ClientMetadataValidator
             ?? ValidateGrantTypes(definition, grantTypes.GrantTypes)
             ?? ValidateRedirectUris(definition)
             ?? ValidateScopesAndResources(definition, knownScopes)
-            ?? ValidateLifetimes(definition)
-            ?? ValidateLogout(definition);
+            ?? ValidateSettings(definition.Settings);
     }
 
     /// <summary>
@@ -227,51 +226,25 @@ public static partial class ClientMetadataValidator
             return Metadata("resources", $"The resource '{Shorten(badResource)}' is not an absolute URI without a fragment (RFC 8707 §2).");
         }
 
-        if (!string.IsNullOrWhiteSpace(d.Resource) && !IsResourceIndicator(d.Resource))
-        {
-            return Metadata("resource", "resource (the identifier this client serves) must be an absolute URI without a fragment (RFC 8707 §2).");
-        }
-
         return null;
     }
 
-    private static ClientMetadataError? ValidateLifetimes(ClientDefinition d)
+    /// <summary>Each per-client setting's own rules (<see cref="ClientSettings.Fields"/>), in the table's order.</summary>
+    private static ClientMetadataError? ValidateSettings(ClientSettings settings)
     {
-        // RFC 6749 §4.1.2 recommends at most 10 minutes for codes; the other caps only catch typing mistakes.
-        var rules = new (string Field, TimeSpan? Value, TimeSpan Max)[]
+        foreach (var setting in ClientSettings.Fields)
         {
-            ("authorization_code_lifetime", d.AuthorizationCodeLifetime, TimeSpan.FromMinutes(10)),
-            ("access_token_lifetime", d.AccessTokenLifetime, TimeSpan.FromDays(1)),
-            ("identity_token_lifetime", d.IdentityTokenLifetime, TimeSpan.FromDays(1)),
-            ("refresh_token_sliding_lifetime", d.RefreshTokenSlidingLifetime, TimeSpan.FromDays(365)),
-            ("refresh_token_absolute_lifetime", d.RefreshTokenAbsoluteLifetime, TimeSpan.FromDays(365)),
-        };
-        foreach (var (field, value, max) in rules)
-        {
-            if (value is { } lifetime && (lifetime < TimeSpan.FromSeconds(1) || lifetime > max))
+            if (setting.Validate(settings) is { } error)
             {
-                return Metadata(field, $"{field} must be between 1 second and {max.TotalSeconds:0} seconds.");
+                return error;
             }
-        }
-
-        return d.RefreshTokenSlidingLifetime > d.RefreshTokenAbsoluteLifetime
-            ? Metadata("refresh_token_sliding_lifetime", "refresh_token_sliding_lifetime cannot be longer than refresh_token_absolute_lifetime.")
-            : null;
-    }
-
-    private static ClientMetadataError? ValidateLogout(ClientDefinition d)
-    {
-        // Back-Channel Logout 1.0 §2.2: an absolute URI, no fragment; it receives logout tokens, so https (or loopback).
-        if (!string.IsNullOrWhiteSpace(d.BackchannelLogoutUri) && WebUriProblem(d.BackchannelLogoutUri) is { } problem)
-        {
-            return Metadata("backchannel_logout_uri", $"backchannel_logout_uri: {problem}");
         }
 
         return null;
     }
 
     /// <summary>An https URL (or http on a loopback address, for development) without a fragment.</summary>
-    private static string? WebUriProblem(string value)
+    internal static string? WebUriProblem(string value)
     {
         if (value.Length > MaxUriLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || value.StartsWith('/'))
         {

@@ -279,8 +279,11 @@ internal static class DynamicRegistrationEndpoint
             PostLogoutRedirectUris = request.PostLogoutRedirectUris ?? [],
             GrantTypes = grantTypes,
             Scopes = scopes,
-            BackchannelLogoutUri = request.BackchannelLogoutUri,
-            BackchannelLogoutSessionRequired = request.BackchannelLogoutSessionRequired,
+            Settings = new ClientSettings
+            {
+                BackchannelLogoutUri = request.BackchannelLogoutUri,
+                BackchannelLogoutSessionRequired = request.BackchannelLogoutSessionRequired,
+            },
         }, null);
     }
 
