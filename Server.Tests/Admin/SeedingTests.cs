@@ -3,6 +3,7 @@ using System.Text.Json;
 using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.Grants;
 using IdentityServer.Tests.Foundation;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -15,6 +16,10 @@ namespace IdentityServer.Tests.Admin;
 public sealed class SeedingTests : IDisposable
 {
     private const string WebSecret = "a-long-secret-from-the-environment-0123456789";
+
+    /// <summary>The grant types the token endpoint serves (the server's own registry, as its composition fills it).</summary>
+    private static readonly IGrantTypeCatalog ServedGrantTypes = new TokenGrantRegistry(
+        [new(GrantTypes.AuthorizationCode), new(GrantTypes.RefreshToken), new(GrantTypes.ClientCredentials)]);
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "idsrv-seed-" + Guid.NewGuid().ToString("N"));
 
     private static Dictionary<string, string?> Declared(string webSecret = WebSecret) => new()
@@ -97,7 +102,7 @@ public sealed class SeedingTests : IDisposable
         settings[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
-        var error = Assert.Throws<StartupConfigurationException>(() => ClientSeedOptions.Read(configuration));
+        var error = Assert.Throws<StartupConfigurationException>(() => ClientSeedOptions.Read(configuration, ServedGrantTypes));
 
         Assert.Equal(setting, error.Setting);
         Assert.Contains(explanation, error.Message, StringComparison.Ordinal);
@@ -109,7 +114,7 @@ public sealed class SeedingTests : IDisposable
     {
         // The audit details are the definition's JSON; the secret is [JsonIgnore] in it.
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(Declared()).Build();
-        var web = ClientSeedOptions.Read(configuration).Clients.Single(c => c.ClientId == "web");
+        var web = ClientSeedOptions.Read(configuration, ServedGrantTypes).Clients.Single(c => c.ClientId == "web");
 
         var details = JsonSerializer.Serialize(web.ToDefinition());
 

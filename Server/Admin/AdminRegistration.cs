@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using IdentityServer.Admin.Cli;
 using IdentityServer.Hosting.Cli;
 using Microsoft.AspNetCore.Authentication;
@@ -23,6 +24,9 @@ public static class AdminRegistration
         services.AddScoped<IAuthorizationHandler, AdminRequirementHandler>();
         // Every page under /admin needs an admin; a convention, so a new page cannot forget it.
         services.AddRazorPages(options => options.Conventions.AuthorizeFolder("/Admin", AdminPolicies.Pages));
+        // The per-client settings in the admin API's client JSON (and its OpenAPI schema), from their one table.
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolver =
+            (options.SerializerOptions.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(ClientMetadataJson.AddSettings));
         services.AddOpenApi(AdminOpenApi.DocumentName, AdminOpenApi.Configure);
         services.AddCommand<AdminCommand>();
         services.AddCommand<ClientsCommand>();

@@ -11,13 +11,6 @@ namespace IdentityServer.Clients;
 /// </summary>
 public sealed class ClientDefinition
 {
-    public const string AuthorizationCode = "authorization_code";
-    public const string RefreshToken = "refresh_token";
-    public const string ClientCredentials = "client_credentials";
-
-    /// <summary>The grant types the token endpoint implements.</summary>
-    public static readonly IReadOnlyList<string> SupportedGrantTypes = [AuthorizationCode, RefreshToken, ClientCredentials];
-
     /// <summary>Null on creation means "generate one".</summary>
     public string? ClientId { get; set; }
     public string? DisplayName { get; set; }
@@ -33,15 +26,15 @@ public sealed class ClientDefinition
     /// <summary>Resources (audiences) the client may ask for with RFC 8707 <c>resource</c>; empty means those of its scopes.</summary>
     public IReadOnlyList<string> Resources { get; set; } = [];
     public bool CanIntrospect { get; set; }
-    /// <summary>The resource identifier this client serves as a resource server; null means its client_id.</summary>
-    public string? Resource { get; set; }
-    public TimeSpan? AuthorizationCodeLifetime { get; set; }
-    public TimeSpan? AccessTokenLifetime { get; set; }
-    public TimeSpan? IdentityTokenLifetime { get; set; }
-    public TimeSpan? RefreshTokenSlidingLifetime { get; set; }
-    public TimeSpan? RefreshTokenAbsoluteLifetime { get; set; }
-    public string? BackchannelLogoutUri { get; set; }
-    public bool? BackchannelLogoutSessionRequired { get; set; }
+
+    /// <summary>The per-client settings (resource identifier, token lifetimes, back-channel logout): the Settings column.</summary>
+    [JsonIgnore]
+    public ClientSettings Settings { get; set; } = new();
+
+    /// <summary>The settings in this type's JSON (the audit log's details): flat, one property per setting, as in the admin API.</summary>
+    [JsonExtensionData]
+    public IDictionary<string, object?> SettingsJson => ClientSettings.Fields.ToDictionary(f => f.Name, f => f.Value(Settings));
+
     /// <summary>
     /// A secret supplied from outside. Only configuration seeding may supply one (from the environment); everywhere
     /// else the server generates secrets, and the validator refuses this field.
@@ -53,7 +46,7 @@ public sealed class ClientDefinition
     public bool IsConfidential => ClientType == ClientTypes.Confidential;
 
     [JsonIgnore]
-    public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes.Count == 0 ? [AuthorizationCode] : GrantTypes;
+    public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes.Count == 0 ? [Clients.GrantTypes.AuthorizationCode] : GrantTypes;
 
     /// <summary>Writes the definition to the row. Permissions this definition does not manage (for example ept:revocation) are kept.</summary>
     public void ApplyTo(OAuthApplication row)
@@ -75,17 +68,7 @@ public sealed class ClientDefinition
         row.RedirectUris = Json(RedirectUris.Distinct(StringComparer.Ordinal));
         row.PostLogoutRedirectUris = Json(PostLogoutRedirectUris.Distinct(StringComparer.Ordinal));
         row.Permissions = Json(permissions);
-        row.Settings = JsonSerializer.Serialize(new ClientSettings
-        {
-            Resource = NullIfEmpty(Resource),
-            AuthorizationCodeLifetime = AuthorizationCodeLifetime,
-            AccessTokenLifetime = AccessTokenLifetime,
-            IdentityTokenLifetime = IdentityTokenLifetime,
-            RefreshTokenSlidingLifetime = RefreshTokenSlidingLifetime,
-            RefreshTokenAbsoluteLifetime = RefreshTokenAbsoluteLifetime,
-            BackchannelLogoutUri = NullIfEmpty(BackchannelLogoutUri),
-            BackchannelLogoutSessionRequired = BackchannelLogoutSessionRequired,
-        }, ClientJsonContext.Default.ClientSettings);
+        row.Settings = JsonSerializer.Serialize(Settings.Normalized(), ClientJsonContext.Default.ClientSettings);
         if (!IsConfidential)
         {
             // A public client has no secret (RFC 6749 §2.1): none, and no old one in its grace period either.
@@ -114,14 +97,7 @@ public sealed class ClientDefinition
             Scopes = [.. client.Scopes.Order(StringComparer.Ordinal)],
             Resources = [.. client.Resources.Order(StringComparer.Ordinal)],
             CanIntrospect = client.CanIntrospect,
-            Resource = client.Settings.Resource,
-            AuthorizationCodeLifetime = client.Settings.AuthorizationCodeLifetime,
-            AccessTokenLifetime = client.Settings.AccessTokenLifetime,
-            IdentityTokenLifetime = client.Settings.IdentityTokenLifetime,
-            RefreshTokenSlidingLifetime = client.Settings.RefreshTokenSlidingLifetime,
-            RefreshTokenAbsoluteLifetime = client.Settings.RefreshTokenAbsoluteLifetime,
-            BackchannelLogoutUri = client.Settings.BackchannelLogoutUri,
-            BackchannelLogoutSessionRequired = client.Settings.BackchannelLogoutSessionRequired,
+            Settings = client.Settings, // parsed just now for this definition: not the cached descriptor's
         };
     }
 

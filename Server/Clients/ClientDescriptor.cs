@@ -74,18 +74,3 @@ public sealed class ClientDescriptor
     private static FrozenSet<string> WithPrefix(string[] permissions, string prefix) =>
         permissions.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).Select(p => p[prefix.Length..]).ToFrozenSet(StringComparer.Ordinal);
 }
-
-/// <summary>Per-client settings (Applications.Settings JSON). Null means "use the server default".</summary>
-public sealed class ClientSettings
-{
-    public string? Resource { get; set; }
-    public TimeSpan? AuthorizationCodeLifetime { get; set; }
-    public TimeSpan? AccessTokenLifetime { get; set; }
-    public TimeSpan? IdentityTokenLifetime { get; set; }
-    public TimeSpan? RefreshTokenSlidingLifetime { get; set; }
-    public TimeSpan? RefreshTokenAbsoluteLifetime { get; set; }
-    /// <summary>Where logout tokens are POSTed when a session of this client's user ends (Back-Channel Logout 1.0 §2.2).</summary>
-    public string? BackchannelLogoutUri { get; set; }
-    /// <summary>Whether the client needs <c>sid</c> in logout tokens (§2.2 backchannel_logout_session_required).</summary>
-    public bool? BackchannelLogoutSessionRequired { get; set; }
-}

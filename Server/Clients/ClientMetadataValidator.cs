@@ -27,18 +27,20 @@ public static partial class ClientMetadataValidator
     private const int MaxUriLength = 2048;
 
     /// <param name="definition">The client.</param>
+    /// <param name="grantTypes">The grant types the token endpoint serves: the only ones a client may have.</param>
     /// <param name="knownScopes">The scopes that exist; null skips that check (it needs the database).</param>
     /// <param name="secretMayBeSupplied">True only for configuration seeding, where the secret comes from the environment.</param>
-    public static ClientMetadataError? Validate(ClientDefinition definition, IReadOnlySet<string>? knownScopes, bool secretMayBeSupplied = false)
+    public static ClientMetadataError? Validate(ClientDefinition definition, IGrantTypeCatalog grantTypes, IReadOnlySet<string>? knownScopes,
+        bool secretMayBeSupplied = false)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(grantTypes);
         return ValidateIdentity(definition)
             ?? ValidateSecret(definition, secretMayBeSupplied)
-            ?? ValidateGrantTypes(definition)
+            ?? ValidateGrantTypes(definition, grantTypes.GrantTypes)
             ?? ValidateRedirectUris(definition)
             ?? ValidateScopesAndResources(definition, knownScopes)
-            ?? ValidateLifetimes(definition)
-            ?? ValidateLogout(definition);
+            ?? ValidateSettings(definition.Settings);
     }
 
     /// <summary>
@@ -153,21 +155,21 @@ public static partial class ClientMetadataValidator
             : null;
     }
 
-    private static ClientMetadataError? ValidateGrantTypes(ClientDefinition d)
+    private static ClientMetadataError? ValidateGrantTypes(ClientDefinition d, IReadOnlyList<string> served)
     {
         var grants = d.EffectiveGrantTypes;
-        if (grants.FirstOrDefault(g => !ClientDefinition.SupportedGrantTypes.Contains(g)) is { } unknown)
+        if (grants.FirstOrDefault(g => !served.Contains(g)) is { } unknown)
         {
-            return Metadata("grant_types", $"The grant type '{Shorten(unknown)}' is not supported; use {string.Join(", ", ClientDefinition.SupportedGrantTypes)}.");
+            return Metadata("grant_types", $"The grant type '{Shorten(unknown)}' is not supported; use {string.Join(", ", served)}.");
         }
 
-        if (!d.IsConfidential && grants.Contains(ClientDefinition.ClientCredentials))
+        if (!d.IsConfidential && grants.Contains(GrantTypes.ClientCredentials))
         {
             // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
             return Metadata("grant_types", "A public client cannot use the client_credentials grant.");
         }
 
-        if (grants.Contains(ClientDefinition.RefreshToken) && !grants.Contains(ClientDefinition.AuthorizationCode))
+        if (grants.Contains(GrantTypes.RefreshToken) && !grants.Contains(GrantTypes.AuthorizationCode))
         {
             // Refresh tokens are issued only by the code flow here (RFC 6749 §4.4.3: not with client credentials).
             return Metadata("grant_types", "refresh_token needs authorization_code: refresh tokens are issued only by the code flow.");
@@ -184,7 +186,7 @@ public static partial class ClientMetadataValidator
 
     private static ClientMetadataError? ValidateRedirectUris(ClientDefinition d)
     {
-        if (d.EffectiveGrantTypes.Contains(ClientDefinition.AuthorizationCode) && d.RedirectUris.Count == 0)
+        if (d.EffectiveGrantTypes.Contains(GrantTypes.AuthorizationCode) && d.RedirectUris.Count == 0)
         {
             // RFC 7591 §2: redirect-based flows require registered redirect URIs.
             return new ClientMetadataError(RegistrationErrors.InvalidRedirectUri, "redirect_uris is required for the authorization_code grant.", "redirect_uris");
@@ -224,51 +226,25 @@ public static partial class ClientMetadataValidator
             return Metadata("resources", $"The resource '{Shorten(badResource)}' is not an absolute URI without a fragment (RFC 8707 §2).");
         }
 
-        if (!string.IsNullOrWhiteSpace(d.Resource) && !IsResourceIndicator(d.Resource))
-        {
-            return Metadata("resource", "resource (the identifier this client serves) must be an absolute URI without a fragment (RFC 8707 §2).");
-        }
-
         return null;
     }
 
-    private static ClientMetadataError? ValidateLifetimes(ClientDefinition d)
+    /// <summary>Each per-client setting's own rules (<see cref="ClientSettings.Fields"/>), in the table's order.</summary>
+    private static ClientMetadataError? ValidateSettings(ClientSettings settings)
     {
-        // RFC 6749 §4.1.2 recommends at most 10 minutes for codes; the other caps only catch typing mistakes.
-        var rules = new (string Field, TimeSpan? Value, TimeSpan Max)[]
+        foreach (var setting in ClientSettings.Fields)
         {
-            ("authorization_code_lifetime", d.AuthorizationCodeLifetime, TimeSpan.FromMinutes(10)),
-            ("access_token_lifetime", d.AccessTokenLifetime, TimeSpan.FromDays(1)),
-            ("identity_token_lifetime", d.IdentityTokenLifetime, TimeSpan.FromDays(1)),
-            ("refresh_token_sliding_lifetime", d.RefreshTokenSlidingLifetime, TimeSpan.FromDays(365)),
-            ("refresh_token_absolute_lifetime", d.RefreshTokenAbsoluteLifetime, TimeSpan.FromDays(365)),
-        };
-        foreach (var (field, value, max) in rules)
-        {
-            if (value is { } lifetime && (lifetime < TimeSpan.FromSeconds(1) || lifetime > max))
+            if (setting.Validate(settings) is { } error)
             {
-                return Metadata(field, $"{field} must be between 1 second and {max.TotalSeconds:0} seconds.");
+                return error;
             }
-        }
-
-        return d.RefreshTokenSlidingLifetime > d.RefreshTokenAbsoluteLifetime
-            ? Metadata("refresh_token_sliding_lifetime", "refresh_token_sliding_lifetime cannot be longer than refresh_token_absolute_lifetime.")
-            : null;
-    }
-
-    private static ClientMetadataError? ValidateLogout(ClientDefinition d)
-    {
-        // Back-Channel Logout 1.0 §2.2: an absolute URI, no fragment; it receives logout tokens, so https (or loopback).
-        if (!string.IsNullOrWhiteSpace(d.BackchannelLogoutUri) && WebUriProblem(d.BackchannelLogoutUri) is { } problem)
-        {
-            return Metadata("backchannel_logout_uri", $"backchannel_logout_uri: {problem}");
         }
 
         return null;
     }
 
     /// <summary>An https URL (or http on a loopback address, for development) without a fragment.</summary>
-    private static string? WebUriProblem(string value)
+    internal static string? WebUriProblem(string value)
     {
         if (value.Length > MaxUriLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || value.StartsWith('/'))
         {

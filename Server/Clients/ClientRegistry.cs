@@ -20,7 +20,7 @@ public sealed record ClientCreation(ClientWithSecret? Created, ClientMetadataErr
 /// definition is checked against the scopes that exist now, the registration is audited in the same unit of work, and
 /// the client cache is invalidated at once.
 /// </summary>
-public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, ScopeCatalog scopes, AuditLog audit, TimeProvider time)
+public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, ScopeCatalog scopes, IGrantTypeCatalog grantTypes, AuditLog audit, TimeProvider time)
 {
     /// <summary>How the audit log names a client.</summary>
     public static string AuditTarget(string clientId) => "client:" + clientId;
@@ -68,11 +68,11 @@ public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, Scop
         return new ClientCreation(new ClientWithSecret(View(row), secret), null);
     }
 
-    /// <summary>Validates against the scopes that exist now.</summary>
+    /// <summary>Validates against the grant types the token endpoint serves and the scopes that exist now.</summary>
     public async Task<ClientMetadataError?> ValidateAsync(ClientDefinition definition, CancellationToken cancellationToken)
     {
         var known = await scopes.GetAllAsync(cancellationToken);
-        return ClientMetadataValidator.Validate(definition, known.Keys.ToHashSet(StringComparer.Ordinal));
+        return ClientMetadataValidator.Validate(definition, grantTypes, known.Keys.ToHashSet(StringComparer.Ordinal));
     }
 
     public static ClientView View(OAuthApplication row)

@@ -31,9 +31,12 @@ public sealed class ClientSeedOptions
     /// Reads both shapes and checks everything that needs no database, so a mistake stops startup with one line naming
     /// the setting (for example <c>Clients:web:ClientSecret</c>). Scope names are checked at start, against the database.
     /// </summary>
-    public static ClientSeedOptions Read(IConfiguration configuration)
+    /// <param name="configuration">The configuration.</param>
+    /// <param name="grantTypes">The grant types the token endpoint serves: the only ones a declared client may have.</param>
+    public static ClientSeedOptions Read(IConfiguration configuration, IGrantTypeCatalog grantTypes)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(grantTypes);
         var options = new ClientSeedOptions
         {
             SecretRotationGracePeriod = configuration.GetValue(SecretRotationGracePeriodSetting, ClientSecrets.DefaultRotationGracePeriod),
@@ -50,16 +53,27 @@ public sealed class ClientSeedOptions
 
         foreach (var section in configuration.GetSection(ClientsSection).GetChildren())
         {
-            options.Add(Bind<SeedClient>(section, client => client.ClientId = string.IsNullOrEmpty(client.ClientId) ? section.Key : client.ClientId));
+            options.Add(BindClient(section, keyIsClientId: true), grantTypes);
         }
 
         foreach (var section in configuration.GetSection(LegacySection).GetSection(ClientsSection).GetChildren())
         {
-            options.Add(Bind<SeedClient>(section, _ => { }));
+            options.Add(BindClient(section, keyIsClientId: false), grantTypes);
         }
 
         return options;
     }
+
+    private static SeedClient BindClient(IConfigurationSection section, bool keyIsClientId) => Bind<SeedClient>(section, client =>
+    {
+        if (keyIsClientId && string.IsNullOrEmpty(client.ClientId))
+        {
+            client.ClientId = section.Key;
+        }
+
+        // The per-client settings bind straight onto ClientSettings: a property's name is its key (Clients:web:AccessTokenLifetime).
+        client.Settings = section.Get<ClientSettings>() ?? new ClientSettings();
+    });
 
     private static T Bind<T>(IConfigurationSection section, Action<T> complete) where T : SeedItem, new()
     {
@@ -84,9 +98,9 @@ public sealed class ClientSeedOptions
         Scopes.Add(scope);
     }
 
-    private void Add(SeedClient client)
+    private void Add(SeedClient client, IGrantTypeCatalog grantTypes)
     {
-        if (client.Validate(knownScopes: null) is { } error)
+        if (client.Validate(grantTypes, knownScopes: null) is { } error)
         {
             throw new StartupConfigurationException(client.SettingOf(error), error.Description);
         }
@@ -100,7 +114,7 @@ public sealed class ClientSeedOptions
     }
 
     /// <summary>The configuration key of a metadata field (RFC 7591 name) in the seed shape.</summary>
-    internal static string SettingName(string field) => field switch
+    internal static string SettingName(string field) => ClientSettings.Find(field)?.Key ?? field switch
     {
         "client_id" => nameof(SeedClient.ClientId),
         "client_secret" => nameof(SeedClient.ClientSecret),
@@ -139,15 +153,8 @@ public sealed class SeedClient : SeedItem
     public List<string> Scopes { get; set; } = [];
     public List<string> Resources { get; set; } = [];
     public bool CanIntrospect { get; set; }
-    /// <summary>The resource identifier this client serves as a resource server (default: its client_id).</summary>
-    public string? Resource { get; set; }
-    public TimeSpan? AuthorizationCodeLifetime { get; set; }
-    public TimeSpan? AccessTokenLifetime { get; set; }
-    public TimeSpan? IdentityTokenLifetime { get; set; }
-    public TimeSpan? RefreshTokenSlidingLifetime { get; set; }
-    public TimeSpan? RefreshTokenAbsoluteLifetime { get; set; }
-    public string? BackchannelLogoutUri { get; set; }
-    public bool? BackchannelLogoutSessionRequired { get; set; }
+    /// <summary>The per-client settings, bound from the same section (<see cref="ClientSeedOptions.Read"/>); not a key of its own.</summary>
+    internal ClientSettings Settings { get; set; } = new();
 
     public ClientDefinition ToDefinition() => new()
     {
@@ -164,19 +171,12 @@ public sealed class SeedClient : SeedItem
         Scopes = Scopes,
         Resources = Resources,
         CanIntrospect = CanIntrospect,
-        Resource = Resource,
-        AuthorizationCodeLifetime = AuthorizationCodeLifetime,
-        AccessTokenLifetime = AccessTokenLifetime,
-        IdentityTokenLifetime = IdentityTokenLifetime,
-        RefreshTokenSlidingLifetime = RefreshTokenSlidingLifetime,
-        RefreshTokenAbsoluteLifetime = RefreshTokenAbsoluteLifetime,
-        BackchannelLogoutUri = BackchannelLogoutUri,
-        BackchannelLogoutSessionRequired = BackchannelLogoutSessionRequired,
+        Settings = Settings,
     };
 
     /// <summary>The admin API's rules, except that the secret comes from configuration (and must be long).</summary>
-    internal ClientMetadataError? Validate(IReadOnlySet<string>? knownScopes) =>
-        ClientMetadataValidator.Validate(ToDefinition(), knownScopes, secretMayBeSupplied: true);
+    internal ClientMetadataError? Validate(IGrantTypeCatalog grantTypes, IReadOnlySet<string>? knownScopes) =>
+        ClientMetadataValidator.Validate(ToDefinition(), grantTypes, knownScopes, secretMayBeSupplied: true);
 
     internal string SettingOf(ClientMetadataError error) => $"{Setting}:{ClientSeedOptions.SettingName(error.Field)}";
 }

@@ -19,6 +19,7 @@ internal sealed class ClientSeeder(
     ClientSeedOptions options,
     ClientStore clientStore,
     ScopeCatalog scopeCatalog,
+    IGrantTypeCatalog grantTypes,
     TimeProvider time,
     ILogger<ClientSeeder> logger) : IDatabaseSeed
 {
@@ -59,7 +60,7 @@ internal sealed class ClientSeeder(
         var known = ScopeCatalog.BuiltInScopes.Keys.Concat(await db.Scopes.Select(s => s.Name).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
         foreach (var seed in options.Clients)
         {
-            if (seed.Validate(known) is { } error)
+            if (seed.Validate(grantTypes, known) is { } error)
             {
                 throw new StartupConfigurationException(seed.SettingOf(error), error.Description);
             }

@@ -143,7 +143,7 @@ public sealed record RegistrationResponse(
 internal static class DynamicRegistrationEndpoint
 {
     private const string Realm = "registration";
-    private static readonly string[] DynamicGrantTypes = [ClientDefinition.AuthorizationCode, ClientDefinition.RefreshToken];
+    private static readonly string[] DynamicGrantTypes = [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken];
 
     public static IServiceCollection AddDynamicRegistration(this IServiceCollection services, IConfiguration configuration)
     {
@@ -220,7 +220,7 @@ internal static class DynamicRegistrationEndpoint
             d.RedirectUris,
             d.PostLogoutRedirectUris,
             d.GrantTypes,
-            d.GrantTypes.Contains(ClientDefinition.AuthorizationCode) ? ["code"] : [],
+            d.GrantTypes.Contains(GrantTypes.AuthorizationCode) ? ["code"] : [],
             d.IsConfidential ? body!.TokenEndpointAuthMethod ?? "client_secret_basic" : "none",
             string.Join(' ', d.Scopes),
             d.ClientUri,
@@ -241,7 +241,7 @@ internal static class DynamicRegistrationEndpoint
             return (null, Metadata("token_endpoint_auth_method", "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post."));
         }
 
-        var grantTypes = request.GrantTypes is { Count: > 0 } g ? g.Distinct(StringComparer.Ordinal).ToList() : [ClientDefinition.AuthorizationCode];
+        var grantTypes = request.GrantTypes is { Count: > 0 } g ? g.Distinct(StringComparer.Ordinal).ToList() : [GrantTypes.AuthorizationCode];
         if (grantTypes.FirstOrDefault(t => !DynamicGrantTypes.Contains(t)) is { } refused)
         {
             return (null, Metadata("grant_types", $"The grant type '{refused}' cannot be registered dynamically; use authorization_code and refresh_token."));
@@ -254,7 +254,7 @@ internal static class DynamicRegistrationEndpoint
             return (null, Metadata("response_types", "Only the response type 'code' is supported."));
         }
 
-        if (!grantTypes.Contains(ClientDefinition.AuthorizationCode))
+        if (!grantTypes.Contains(GrantTypes.AuthorizationCode))
         {
             return (null, Metadata("grant_types", "The response type 'code' needs the authorization_code grant type (RFC 7591 §2.1)."));
         }
@@ -279,8 +279,11 @@ internal static class DynamicRegistrationEndpoint
             PostLogoutRedirectUris = request.PostLogoutRedirectUris ?? [],
             GrantTypes = grantTypes,
             Scopes = scopes,
-            BackchannelLogoutUri = request.BackchannelLogoutUri,
-            BackchannelLogoutSessionRequired = request.BackchannelLogoutSessionRequired,
+            Settings = new ClientSettings
+            {
+                BackchannelLogoutUri = request.BackchannelLogoutUri,
+                BackchannelLogoutSessionRequired = request.BackchannelLogoutSessionRequired,
+            },
         }, null);
     }
 

@@ -47,7 +47,7 @@ internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
             Scopes = args.List("scope"),
             Resources = args.List("resource"),
             CanIntrospect = args.Flag("introspect"),
-            Resource = args.Option("serves"),
+            Settings = new ClientSettings { Resource = args.Option("serves") },
         };
         args.EnsureAllUsed(1);
         var result = await clients.CreateAsync(definition, AdminActor.CommandLine, context.CancellationToken);
