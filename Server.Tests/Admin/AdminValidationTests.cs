@@ -38,6 +38,11 @@ public sealed class AdminValidationTests(SqliteServer server)
         { "logo_uri", "http://cdn.example.com/logo.png", "invalid_client_metadata", "https" },
         { "client_uri", "not a url", "invalid_client_metadata", "client_uri" },
         { "backchannel_logout_uri", "https://app.example.com/logout#x", "invalid_client_metadata", "fragment" },
+        // SSRF: URLs the server itself calls must name public hosts (loopback too, unless Outbound:AllowLoopback).
+        { "backchannel_logout_uri", "https://169.254.169.254/latest/meta-data", "invalid_client_metadata", "public" },
+        { "backchannel_logout_uri", "https://10.0.0.5/logout", "invalid_client_metadata", "public" },
+        { "backchannel_logout_uri", "https://[fd00::1]/logout", "invalid_client_metadata", "public" },
+        { "backchannel_logout_uri", "https://intranet/logout", "invalid_client_metadata", "public" },
         { "access_token_lifetime", 0, "invalid_client_metadata", "access_token_lifetime" },
         { "authorization_code_lifetime", 3600, "invalid_client_metadata", "authorization_code_lifetime" },
         { "refresh_token_sliding_lifetime", 400L * 86400, "invalid_client_metadata", "refresh_token_sliding_lifetime" },

@@ -13,7 +13,12 @@ namespace IdentityServer.Tests.Admin;
 /// <summary>The server with dynamic client registration switched on (it is off by default).</summary>
 public sealed class RegistrationOpenServer : ServerFactory
 {
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["DynamicClientRegistration:Enabled"] = "true" };
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["DynamicClientRegistration:Enabled"] = "true",
+        // As in production: URLs the server would fetch may not name this machine.
+        ["Outbound:AllowLoopback"] = "false",
+    };
 }
 
 /// <summary>Dynamic client registration (RFC 7591), guarded by initial access tokens that admins issue.</summary>
@@ -112,6 +117,11 @@ public sealed class DynamicRegistrationTests(RegistrationOpenServer server) : IC
             (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "private_key_jwt" }, "invalid_client_metadata", "token_endpoint_auth_method"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "none", grant_types = Strings("refresh_token") }, "invalid_client_metadata", "authorization_code"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), software_statement = "eyJ..." }, "invalid_software_statement", "not accepted"),
+            // SSRF: a URL the server itself would call must name a public host.
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://localhost:8443/logout" }, "invalid_client_metadata", "backchannel_logout_uri"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://127.0.0.1/logout" }, "invalid_client_metadata", "public"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://169.254.169.254/latest/meta-data" }, "invalid_client_metadata", "public"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://[::ffff:10.0.0.1]/logout" }, "invalid_client_metadata", "public"),
         };
 
         foreach (var (metadata, error, explanation) in cases)

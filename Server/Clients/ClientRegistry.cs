@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using IdentityServer.Audit;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 
@@ -20,7 +21,14 @@ public sealed record ClientCreation(ClientWithSecret? Created, ClientMetadataErr
 /// definition is checked against the scopes that exist now, the registration is audited in the same unit of work, and
 /// the client cache is invalidated at once.
 /// </summary>
-public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, ScopeCatalog scopes, IGrantTypeCatalog grantTypes, AuditLog audit, TimeProvider time)
+public sealed class ClientRegistry(
+    IdentityDbContext db,
+    ClientStore store,
+    ScopeCatalog scopes,
+    IGrantTypeCatalog grantTypes,
+    OutboundOptions outbound,
+    AuditLog audit,
+    TimeProvider time)
 {
     /// <summary>How the audit log names a client.</summary>
     public static string AuditTarget(string clientId) => "client:" + clientId;
@@ -68,11 +76,28 @@ public sealed class ClientRegistry(IdentityDbContext db, ClientStore store, Scop
         return new ClientCreation(new ClientWithSecret(View(row), secret), null);
     }
 
-    /// <summary>Validates against the grant types the token endpoint serves and the scopes that exist now.</summary>
+    /// <summary>
+    /// Validates against the grant types the token endpoint serves and the scopes that exist now, and refuses a URL the
+    /// server would fetch (back-channel logout) that names a non-public host: SSRF is refused at registration, and again
+    /// at every connection by the outbound client.
+    /// </summary>
     public async Task<ClientMetadataError?> ValidateAsync(ClientDefinition definition, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(definition);
         var known = await scopes.GetAllAsync(cancellationToken);
-        return ClientMetadataValidator.Validate(definition, grantTypes, known.Keys.ToHashSet(StringComparer.Ordinal));
+        if (ClientMetadataValidator.Validate(definition, grantTypes, known.Keys.ToHashSet(StringComparer.Ordinal)) is { } error)
+        {
+            return error;
+        }
+
+        if (definition.Settings.BackchannelLogoutUri is { Length: > 0 } logoutUri
+            && await OutboundAddressPolicy.CheckAsync(new Uri(logoutUri), outbound.AllowLoopback, cancellationToken) is { } problem)
+        {
+            return new ClientMetadataError(RegistrationErrors.InvalidClientMetadata,
+                $"backchannel_logout_uri: {problem} The server sends requests only to public addresses.", "backchannel_logout_uri");
+        }
+
+        return null;
     }
 
     public static ClientView View(OAuthApplication row)

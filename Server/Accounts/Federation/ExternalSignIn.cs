@@ -60,6 +60,13 @@ public sealed class ExternalSignIn(IdentityDbContext db, UserManager<Application
             }
 
             var holders = profile is { EmailVerified: true, Email: { } email } ? await lookup.WithVerifiedEmailAsync(email, 2, cancellationToken) : [];
+            if (holders is [var holder] && (await users.GetLoginsAsync(holder)).Any(l => l.LoginProvider == login.LoginProvider && l.ProviderKey == login.ProviderKey))
+            {
+                // Another request of the same first sign-in created this very login a moment ago (after the lookup above):
+                // the account is this provider account's own, not one to link by email.
+                return IsDisabled(holder) ? new ExternalSignInResult(ExternalSignInOutcome.Disabled) : new ExternalSignInResult(ExternalSignInOutcome.Existing, holder);
+            }
+
             if (holders.Count > 0)
             {
                 var refusal = holders is not [var owner] ? "several accounts hold the address"
