@@ -1,14 +1,20 @@
 using System.Net;
+using System.Security.Claims;
 using System.Text.Json;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Clients;
 using IdentityServer.Tests.Infrastructure;
+using IdentityServer.Tokens;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
@@ -57,9 +63,67 @@ public sealed class SessionTests(SqliteServer server) : IClassFixture<SqliteServ
         {
             Assert.Equal(1, await SessionCountAsync(userName));
             var sid = new JsonWebToken(tokens.GetProperty("id_token").GetString()).GetPayloadValue<string>("sid");
-            Assert.True(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Id == sid)), "the ID token's sid names the stored session");
+            Assert.True(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Sid == sid)), "the ID token's sid names the stored session");
             Assert.True(await IsSignedInAsync(browser, client));
         }
+    }
+
+    [Fact]
+    public async Task A_read_of_the_sessions_table_yields_nothing_that_signs_anyone_in()
+    {
+        var (browser, client, userName, tokens) = await SignInAsync();
+        using (browser)
+        {
+            var sid = new JsonWebToken(tokens.GetProperty("id_token").GetString()).GetPayloadValue<string>("sid");
+            var cookie = Assert.Single(browser.Cookies.GetCookies(Site), c => c.Name.EndsWith("idsrv.session", StringComparison.Ordinal));
+            var row = Assert.Single(await server.WithDatabaseAsync(db => db.Sessions.AsNoTracking()
+                .Where(s => db.Users.Any(u => u.UserName == userName && u.Id == s.Subject)).ToListAsync()));
+
+            // The cookie, opened with the server's own ticket format, carries a key that is neither the row's id nor the sid:
+            // the row holds only the key's SHA-256.
+            var key = SessionKeyIn(cookie.Value);
+            Assert.NotEqual(sid, row.Id);
+            Assert.NotEqual(key, row.Id);
+            Assert.NotEqual(key, sid);
+            Assert.Equal(OpaqueToken.Hash(key), row.Id);
+            Assert.DoesNotContain(row.Id, cookie.Value, StringComparison.Ordinal);
+            Assert.Equal(sid, row.Sid);
+
+            // A cookie forged (with the server's own keys) from what the database holds signs nobody in; the same forgery
+            // around the real key does, so it is the stored value that falls short, not the forgery.
+            using var fromRowId = BrowserWithSessionKey(cookie.Name, row.Id);
+            using var fromSid = BrowserWithSessionKey(cookie.Name, sid);
+            using var fromKey = BrowserWithSessionKey(cookie.Name, key);
+            Assert.False(await IsSignedInAsync(fromRowId, client), "a cookie made from the row's id");
+            Assert.False(await IsSignedInAsync(fromSid, client), "a cookie made from the sid");
+            Assert.True(await IsSignedInAsync(fromKey, client), "a cookie made from the real key");
+
+            var store = server.Services.GetRequiredService<DatabaseTicketStore>();
+            Assert.Null(await store.RetrieveAsync(row.Id));
+            Assert.NotNull(await store.RetrieveAsync(key));
+        }
+    }
+
+    private static readonly Uri Site = new("https://localhost/");
+
+    private CookieAuthenticationOptions SessionCookieOptions =>
+        server.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(IdentityConstants.ApplicationScheme);
+
+    private string SessionKeyIn(string cookieValue) =>
+        SessionCookieOptions.TicketDataFormat.Unprotect(cookieValue)!.Principal.FindFirst(CookieSessionKeyClaim)!.Value;
+
+    // The claim the cookie handler keeps the ticket store's key in (CookieAuthenticationHandler.SessionIdClaim).
+    private const string CookieSessionKeyClaim = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
+
+    /// <summary>A browser whose session cookie is protected exactly as the server protects its own, around <paramref name="key"/>.</summary>
+    private BrowserSession BrowserWithSessionKey(string cookieName, string key)
+    {
+        var scheme = IdentityConstants.ApplicationScheme;
+        var identity = new ClaimsIdentity([new Claim(CookieSessionKeyClaim, key)], scheme);
+        var value = SessionCookieOptions.TicketDataFormat.Protect(new AuthenticationTicket(new ClaimsPrincipal(identity), null, scheme));
+        var jar = new CookieContainer();
+        jar.Add(Site, new Cookie(cookieName, value, "/"));
+        return new BrowserSession(server, jar);
     }
 
     [Fact]
@@ -85,8 +149,8 @@ public sealed class SessionTests(SqliteServer server) : IClassFixture<SqliteServ
             Assert.NotEqual(before.Value, after.Value);
             var newSid = new JsonWebToken(second.GetProperty("id_token").GetString()).GetPayloadValue<string>("sid");
             Assert.NotEqual(oldSid, newSid);
-            Assert.False(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Id == oldSid)), "the old session row is gone");
-            Assert.True(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Id == newSid && s.Subject == other.Id)));
+            Assert.False(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Sid == oldSid)), "the old session row is gone");
+            Assert.True(await server.WithDatabaseAsync(db => db.Sessions.AnyAsync(s => s.Sid == newSid && s.Subject == other.Id)));
 
             Assert.True(await IsSignedInAsync(browser, client));
             using var holderOfOldCookie = new BrowserSession(server, copy);
@@ -136,8 +200,8 @@ public sealed class SessionTests(SqliteServer server) : IClassFixture<SqliteServ
             Assert.Contains("(this device)", page.Body!.TextContent, StringComparison.Ordinal);
 
             var otherSessionId = await server.WithDatabaseAsync(db => db.Sessions
-                .Where(s => db.Users.Any(u => u.UserName == userName && u.Id == s.Subject) && s.Id != mySessionId)
-                .Select(s => s.Id).SingleAsync());
+                .Where(s => db.Users.Any(u => u.UserName == userName && u.Id == s.Subject) && s.Sid != mySessionId)
+                .Select(s => s.Sid).SingleAsync());
             var ended = await browser.SubmitAsync(devices, new() { ["sessionId"] = otherSessionId }, formSelector: "form[action*='EndSession']");
             Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
 

@@ -151,7 +151,7 @@ public sealed class FederatedSignInTests(FederationServer server)
         var idToken = new JsonWebToken(body.GetProperty("id_token").GetString());
 
         var sid = idToken.GetPayloadValue<string>("sid");
-        Assert.Equal(idToken.Subject, await server.WithDatabaseAsync(db => db.Sessions.Where(s => s.Id == sid).Select(s => s.Subject).SingleOrDefaultAsync()));
+        Assert.Equal(idToken.Subject, await server.WithDatabaseAsync(db => db.Sessions.Where(s => s.Sid == sid).Select(s => s.Subject).SingleOrDefaultAsync()));
         Assert.Equal(0, await server.WithDatabaseAsync(db => db.Sessions.CountAsync(s => s.Subject == previous.Id)));
     }
 

@@ -79,6 +79,7 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
         _pending.Add(new UserSession
         {
             Id = id,
+            Sid = id,
             Subject = "subject-" + applicationId,
             CreationDate = Now,
             LastSeenDate = Now,

@@ -15,6 +15,7 @@ public sealed class AccountQueries
         EF.CompileAsyncQuery((IdentityDbContext db, string id, CancellationToken _) =>
             db.Users.AsNoTracking().FirstOrDefault(u => u.Id == id));
 
+    /// <summary>The session stored under a key's hash (<see cref="UserSession.Id"/>), not its sid.</summary>
     public Func<IdentityDbContext, string, CancellationToken, Task<UserSession?>> SessionById { get; } =
         EF.CompileAsyncQuery((IdentityDbContext db, string id, CancellationToken _) =>
             db.Sessions.AsNoTracking().FirstOrDefault(s => s.Id == id));

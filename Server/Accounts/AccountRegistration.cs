@@ -64,7 +64,7 @@ public static class AccountRegistration
         // The antiforgery cookie too: its framework default never sets Secure (CookieSecurePolicy.None).
         services.AddAntiforgery(options => options.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest);
 
-        // Server-side sessions: the cookie carries only the session id; the ticket lives in the database.
+        // Server-side sessions: the cookie carries only a random key, the database its hash and the ticket.
         services.AddSingleton(sessionOptions);
         services.AddSingleton<DatabaseTicketStore>();
         services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)

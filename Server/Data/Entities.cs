@@ -134,12 +134,16 @@ public static class TokenTypes
 }
 
 /// <summary>
-/// A server-side sign-in session. The browser's cookie carries only its id (the <c>sid</c> of our ID tokens); the
-/// authentication ticket lives here, so any instance can list or end a session, and ending it takes effect everywhere.
+/// A server-side sign-in session. The browser's cookie carries only a random key, of which the row keeps the SHA-256
+/// (<see cref="Id"/>), so reading the table yields nothing to put in a cookie; the session's public id is <see cref="Sid"/>.
+/// The authentication ticket lives here, so any instance can list or end a session, and ending it takes effect everywhere.
 /// </summary>
 public sealed class UserSession
 {
+    /// <summary>The SHA-256 (base64url) of the key the cookie carries (<c>OpaqueToken.Hash</c>), never the key itself.</summary>
     public required string Id { get; set; }
+    /// <summary>The session id: the <c>sid</c> claim of ID and logout tokens and grants' <c>SessionId</c>. Not secret.</summary>
+    public required string Sid { get; set; }
     public required string Subject { get; set; }
     /// <summary>The serialized authentication ticket (claims only, no secrets).</summary>
     public byte[] Ticket { get; set; } = [];

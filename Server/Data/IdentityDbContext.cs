@@ -121,10 +121,13 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             session.ToTable("Sessions");
             session.HasKey(s => s.Id);
             session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.Sid).HasMaxLength(64).IsRequired();
             session.Property(s => s.Subject).HasMaxLength(450).IsRequired();
             session.Property(s => s.UserAgent).HasMaxLength(512);
             session.Property(s => s.IpAddress).HasMaxLength(64);
             session.HasIndex(s => s.Subject);
+            // Ending a session by its sid (logout, "Devices and apps") finds the row through this index.
+            session.HasIndex(s => s.Sid);
             // Pruning finds ended sessions through this index.
             session.HasIndex(s => s.ExpirationDate);
         });

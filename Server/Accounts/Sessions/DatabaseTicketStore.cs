@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
@@ -6,9 +7,12 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Accounts.Sessions;
 
 /// <summary>
-/// Keeps sign-in sessions in the database (<see cref="ITicketStore"/>): the cookie carries only the session id, which
-/// is also the <c>sid</c> claim. Deleting the row ends the session on every instance at once. "Last seen" is written
-/// at most once a minute per session, so an active browser does not turn every request into a write.
+/// Keeps sign-in sessions in the database (<see cref="ITicketStore"/>). The cookie carries only the session's key: 256
+/// random bits, of which the row keeps only the SHA-256 (<see cref="UserSession.Id"/>), so a read of the table (a backup,
+/// a leaked dump, an injection) yields no key to put in a cookie. The session's public id, the <c>sid</c> claim of ID and
+/// logout tokens, is another value (<see cref="UserSession.Sid"/>), by which logout and "Devices and apps" end it.
+/// Deleting the row ends the session on every instance at once. "Last seen" is written at most once a minute per
+/// session, so an active browser does not turn every request into a write.
 /// </summary>
 public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessionOptions options, TimeProvider time, AccountQueries queries)
     : ITicketStore
@@ -20,7 +24,8 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
     public async Task<string> StoreAsync(AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
     {
         var now = Now;
-        var id = ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value ?? Tokens.OpaqueToken.NewId();
+        var (key, id) = OpaqueToken.Create();
+        var sid = ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value ?? OpaqueToken.NewId();
         var subject = ticket.Principal.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value ?? "";
         var absoluteEnd = now + options.AbsoluteLifetime;
         await using var scope = scopes.CreateAsyncScope();
@@ -28,6 +33,7 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
         db.Sessions.Add(new UserSession
         {
             Id = id,
+            Sid = sid,
             Subject = subject,
             Ticket = TicketSerializer.Default.Serialize(ticket),
             CreationDate = now,
@@ -38,28 +44,42 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
             IpAddress = httpContext?.Connection.RemoteIpAddress?.ToString(),
         });
         await db.SaveChangesAsync(cancellationToken);
-        return id;
+        return key;
     }
 
     public Task RenewAsync(string key, AuthenticationTicket ticket) => RenewAsync(key, ticket, null!, CancellationToken.None);
 
+    /// <summary>
+    /// Saves a renewed ticket (sliding expiration, a refreshed principal) under the same key, or, when the ticket is a
+    /// new sign-in (its <c>sid</c> is not the stored session's), replaces the session (<see cref="ReplaceAsync"/>).
+    /// </summary>
     public async Task RenewAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
     {
-        if (ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value is { } sid && sid != key)
-        {
-            await ReplaceAsync(key, sid, ticket, httpContext, cancellationToken);
-            return;
-        }
-
+        // A second sign-in in the request that replaced the session renews the new one, whose key only this request knows.
+        var id = OpaqueToken.Hash(SessionKeyRotation.NewKey(httpContext) ?? key);
+        var sid = ticket.Principal.FindFirst(SignInSession.SessionIdClaim)?.Value;
         var now = Now;
         var bytes = TicketSerializer.Default.Serialize(ticket);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
         var idleEnd = now + options.IdleTimeout;
-        await db.Sessions.Where(s => s.Id == key).ExecuteUpdateAsync(s => s
+        var renewed = await db.Sessions.Where(s => s.Id == id && (sid == null || s.Sid == sid)).ExecuteUpdateAsync(s => s
             .SetProperty(x => x.Ticket, bytes)
             .SetProperty(x => x.LastSeenDate, now)
             .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), cancellationToken);
+        if (renewed > 0 || sid is null)
+        {
+            return;
+        }
+
+        var previous = await db.Sessions.AsNoTracking().Where(s => s.Id == id).Select(s => new { s.Subject, s.Sid }).FirstOrDefaultAsync(cancellationToken);
+        if (previous is not null)
+        {
+            await ReplaceAsync(id, previous.Subject, previous.Sid, scope.ServiceProvider, ticket, httpContext, cancellationToken);
+        }
+
+        // No row: the session ended meanwhile (signed out elsewhere). Storing the ticket would bring it back; the
+        // cookie's key now finds nothing, and the person signs in again.
     }
 
     /// <summary>
@@ -67,32 +87,20 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
     /// request instead of storing a new one (dotnet/aspnetcore#22135). Keeping that key would let whoever planted it in
     /// the browser ride the new sign-in (session fixation), so the old session ends here: when it was another person's,
     /// as if they had signed out (grants revoked, apps notified); either way its row is deleted. The new sign-in is
-    /// stored under its own fresh sid, and <see cref="SessionKeyRotation"/> puts that key in the cookie.
+    /// stored under a fresh key, and <see cref="SessionKeyRotation"/> puts that key in the cookie.
     /// </summary>
-    private async Task ReplaceAsync(string key, string sid, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken)
+    private async Task ReplaceAsync(string id, string previousSubject, string previousSid, IServiceProvider services, AuthenticationTicket ticket,
+        HttpContext httpContext, CancellationToken cancellationToken)
     {
-        await using (var scope = scopes.CreateAsyncScope())
+        var subject = ticket.Principal.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
+        if (previousSubject != subject)
         {
-            var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-            var previous = await db.Sessions.AsNoTracking().Where(s => s.Id == key).Select(s => s.Subject).FirstOrDefaultAsync(cancellationToken);
-            var subject = ticket.Principal.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
-            if (previous is not null && previous != subject)
-            {
-                await scope.ServiceProvider.GetRequiredService<SessionService>().EndSessionAsync(previous, key, cancellationToken);
-            }
-
-            await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
-            if (await db.Sessions.AnyAsync(s => s.Id == sid, cancellationToken))
-            {
-                // This request stored the new session already (a second sign-in call): renew that one.
-                await RenewAsync(sid, ticket, httpContext, cancellationToken);
-                SessionKeyRotation.Replace(httpContext, sid);
-                return;
-            }
+            await services.GetRequiredService<SessionService>().EndSessionAsync(previousSubject, previousSid, cancellationToken);
         }
 
-        await StoreAsync(ticket, httpContext, cancellationToken);
-        SessionKeyRotation.Replace(httpContext, sid);
+        var db = services.GetRequiredService<IdentityDbContext>();
+        await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(cancellationToken);
+        SessionKeyRotation.Replace(httpContext, await StoreAsync(ticket, httpContext, cancellationToken));
     }
 
     public Task<AuthenticationTicket?> RetrieveAsync(string key) => RetrieveAsync(key, null!, CancellationToken.None);
@@ -102,11 +110,12 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
         var now = Now;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+        var id = OpaqueToken.Hash(key);
         // Runs on every request of a signed-in person, so it is retried when a connection drops (IdempotentRetry): the read
         // and both writes are idempotent (delete by key; set absolute values), a second run ends in the state of one.
         return await IdempotentRetry.RunAsync(db, async ct =>
         {
-            var session = await queries.SessionById(db, key, ct);
+            var session = await queries.SessionById(db, id, ct);
             if (session is null)
             {
                 return null; // ended (signed out, revoked from the account page or by an admin)
@@ -114,14 +123,14 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
 
             if (session.ExpirationDate <= now)
             {
-                await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(ct);
+                await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
                 return null;
             }
 
             if (now - session.LastSeenDate >= LastSeenResolution)
             {
                 var idleEnd = now + options.IdleTimeout;
-                await db.Sessions.Where(s => s.Id == key).ExecuteUpdateAsync(s => s
+                await db.Sessions.Where(s => s.Id == id).ExecuteUpdateAsync(s => s
                     .SetProperty(x => x.LastSeenDate, now)
                     .SetProperty(x => x.ExpirationDate, x => x.AbsoluteExpirationDate < idleEnd ? x.AbsoluteExpirationDate : idleEnd), ct);
             }
@@ -136,7 +145,8 @@ public sealed class DatabaseTicketStore(IServiceScopeFactory scopes, SignInSessi
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        await db.Sessions.Where(s => s.Id == key).ExecuteDeleteAsync(cancellationToken);
+        var id = OpaqueToken.Hash(key);
+        await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(cancellationToken);
     }
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;

@@ -27,6 +27,9 @@ public static class SessionKeyRotation
         }
     }
 
+    /// <summary>The key this request stored its sign-in under, when it replaced the session it came with.</summary>
+    internal static string? NewKey(HttpContext? context) => context?.Items[NewKeyItem] as string;
+
     /// <summary>Adds the rotation to the application cookie's events, keeping Identity's.</summary>
     public static void Attach(CookieAuthenticationOptions options)
     {

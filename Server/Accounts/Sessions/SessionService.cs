@@ -23,10 +23,10 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         var now = time.GetUtcNow().UtcDateTime;
         var rows = await db.Sessions.AsNoTracking()
             .Where(s => s.Subject == subject && s.ExpirationDate > now)
-            .Select(s => new { s.Id, s.UserAgent, s.IpAddress, s.CreationDate, s.LastSeenDate })
+            .Select(s => new { s.Sid, s.UserAgent, s.IpAddress, s.CreationDate, s.LastSeenDate })
             .ToListAsync(cancellationToken);
         return rows.OrderByDescending(s => s.LastSeenDate)
-            .Select(s => new SessionView(s.Id, UserAgentSummary.Describe(s.UserAgent), s.IpAddress, s.CreationDate, s.LastSeenDate))
+            .Select(s => new SessionView(s.Sid, UserAgentSummary.Describe(s.UserAgent), s.IpAddress, s.CreationDate, s.LastSeenDate))
             .ToList();
     }
 
@@ -67,7 +67,7 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
             return false;
         }
 
-        var deleted = await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
+        var deleted = await db.Sessions.Where(s => s.Sid == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
         var clients = await ClientsOfSessionAsync(subject, sessionId, cancellationToken);
         await grants.RevokeSessionAsync(sessionId, applicationId: null, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -90,7 +90,7 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         }
 
         var clients = await ClientsOfSessionAsync(subject, sessionId, cancellationToken);
-        await db.Sessions.Where(s => s.Id == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
+        await db.Sessions.Where(s => s.Sid == sessionId && s.Subject == subject).ExecuteDeleteAsync(cancellationToken);
         await grants.RevokeSessionAsync(sessionId, applicationId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         notifier.SessionEnded(subject, sessionId, clients);
@@ -139,7 +139,7 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
     /// </summary>
     private async Task<bool> IsSessionOfAsync(string subject, string sessionId, CancellationToken cancellationToken)
     {
-        var owner = await db.Sessions.AsNoTracking().Where(s => s.Id == sessionId).Select(s => s.Subject).FirstOrDefaultAsync(cancellationToken);
+        var owner = await db.Sessions.AsNoTracking().Where(s => s.Sid == sessionId).Select(s => s.Subject).FirstOrDefaultAsync(cancellationToken);
         if (owner is not null && owner != subject)
         {
             return false;
