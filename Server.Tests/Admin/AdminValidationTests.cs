@@ -66,6 +66,41 @@ public sealed class AdminValidationTests(SqliteServer server)
     }
 
     [Theory]
+    [InlineData("redirect_uris", "redirect_uris[1]")]
+    [InlineData("scopes", "scopes[1]")]
+    [InlineData("grant_types", "grant_types[1]")]
+    public async Task A_null_inside_an_array_is_refused_by_name_and_nothing_is_stored(string field, string path)
+    {
+        var api = await AdminApi.SharedAsync(server);
+        var definition = AdminApi.WebClient();
+        definition[field] = new[] { ((string[])definition[field]!)[0], null };
+
+        var answer = await api.PostAsync("/admin/api/clients", definition);
+
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_client_metadata"), (answer.Status, answer.Error));
+        Assert.Contains(path, answer.Description, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/admin/api/clients/{definition["client_id"]}")).Status);
+    }
+
+    [Fact]
+    public async Task An_unknown_field_is_refused_but_a_client_read_with_GET_can_be_sent_back_as_it_is()
+    {
+        var api = await AdminApi.SharedAsync(server);
+        var definition = AdminApi.WebClient();
+        definition["redirect_uri"] = "https://app.example.com/typo"; // a typo of redirect_uris must not pass silently
+
+        var refused = await api.PostAsync("/admin/api/clients", definition);
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_client_metadata"), (refused.Status, refused.Error));
+        Assert.Contains("Unknown field 'redirect_uri'", refused.Description, StringComparison.Ordinal);
+
+        definition.Remove("redirect_uri");
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsync("/admin/api/clients", definition)).Status);
+        var read = await api.GetAsync($"/admin/api/clients/{definition["client_id"]}");
+        var sentBack = await api.SendAsync(HttpMethod.Put, $"/admin/api/clients/{definition["client_id"]}", rawJson: read.Body.GetRawText());
+        Assert.Equal(HttpStatusCode.OK, sentBack.Status);
+    }
+
+    [Theory]
     [InlineData("client_secret", "a-secret-chosen-by-the-caller-0123456789", "A public client cannot have a secret")]
     [InlineData("grant_types", new[] { "authorization_code", "client_credentials" }, "cannot use the client_credentials grant")]
     [InlineData("can_introspect", true, "cannot introspect")]

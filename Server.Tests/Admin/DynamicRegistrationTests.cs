@@ -122,6 +122,8 @@ public sealed class DynamicRegistrationTests(RegistrationOpenServer server) : IC
             (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://127.0.0.1/logout" }, "invalid_client_metadata", "public"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://169.254.169.254/latest/meta-data" }, "invalid_client_metadata", "public"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), backchannel_logout_uri = "https://[::ffff:10.0.0.1]/logout" }, "invalid_client_metadata", "public"),
+            // A null inside an array is refused by name, never stored as an empty value.
+            (new { redirect_uris = new[] { "https://dev.example.com/cb", null } }, "invalid_client_metadata", "redirect_uris[1]"),
         };
 
         foreach (var (metadata, error, explanation) in cases)

@@ -45,7 +45,7 @@ internal static class ClientsApi
 
     private static async Task<IResult> CreateAsync(ClientAdminService service, HttpContext context)
     {
-        var (body, error) = await AdminApiResults.ReadJsonAsync<ClientMetadata>(context.Request);
+        var (body, error) = await AdminApiResults.ReadJsonAsync<ClientMetadata>(context.Request, answerType: typeof(ClientResponse));
         if (error is not null)
         {
             return error;
@@ -66,7 +66,7 @@ internal static class ClientsApi
 
     private static async Task<IResult> UpdateAsync(string clientId, ClientAdminService service, HttpContext context)
     {
-        var (body, error) = await AdminApiResults.ReadJsonAsync<ClientMetadata>(context.Request);
+        var (body, error) = await AdminApiResults.ReadJsonAsync<ClientMetadata>(context.Request, answerType: typeof(ClientResponse));
         if (error is not null)
         {
             return error;
