@@ -19,9 +19,6 @@ public sealed record EndSessionRequest(ClientDescriptor? Client, string? PostLog
 /// </summary>
 public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, ServerOptions protocol, SessionService sessions)
 {
-    /// <summary>The typ header of our ID tokens (TokenIssuer.CreateIdentityToken); our other JWTs have their own.</summary>
-    private const string IdTokenType = "JWT";
-
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public async Task<(EndSessionRequest? Request, string? Error)> ValidateAsync(OAuthParameters parameters, CancellationToken cancellationToken)
@@ -42,12 +39,12 @@ public sealed class EndSessionHandler(ClientStore clients, SigningKeyRing keys, 
             {
                 ValidIssuer = protocol.Issuer,
                 IssuerSigningKeys = keys.VerificationKeys.ToList(),
-                ValidTypes = [IdTokenType],
+                ValidTypes = [TokenIssuer.IdentityTokenType],
                 ValidateAudience = false,
                 ValidateLifetime = false,
                 RequireSignedTokens = true,
             });
-            if (!result.IsValid || result.SecurityToken is not JsonWebToken idToken || idToken.Typ != IdTokenType
+            if (!result.IsValid || result.SecurityToken is not JsonWebToken idToken || idToken.Typ != TokenIssuer.IdentityTokenType
                 || idToken.TryGetPayloadValue<System.Text.Json.JsonElement>("events", out _) || string.IsNullOrEmpty(idToken.Subject))
             {
                 return (null, "The id_token_hint is not an ID token issued by this server.");

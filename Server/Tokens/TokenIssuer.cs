@@ -32,6 +32,9 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
     public const string AuthorizationIdClaim = "grant_id";
     public const string AccessTokenType = "at+jwt";
 
+    /// <summary>The typ of our ID tokens; access tokens (at+jwt) and logout tokens (logout+jwt) have their own, so none passes for another.</summary>
+    public const string IdentityTokenType = "JWT";
+
     public IssuedAccessToken CreateAccessToken(AccessTokenRequest request)
     {
         var now = time.GetUtcNow();
@@ -68,7 +71,7 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
     public string CreateIdentityToken(IdentityTokenRequest request)
     {
         var now = time.GetUtcNow();
-        return writer.Sign("JWT", json =>
+        return writer.Sign(IdentityTokenType, json =>
         {
             json.WriteString("iss", protocol.Issuer);
             json.WriteString("sub", request.Subject);
