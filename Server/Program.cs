@@ -8,6 +8,7 @@ using IdentityServer.Hosting.Cli;
 using IdentityServer.Jobs;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
+using Microsoft.AspNetCore.Connections;
 
 try
 {
@@ -40,6 +41,8 @@ try
         return exitCode;
     }
 
+    ConfigurationBinding.ReportUnknownKeys(app.Logger);
+
     app.UseForwardedHeaders();
     app.UseCorrelationId();
     app.UseExceptionHandler();
@@ -69,6 +72,12 @@ try
     catch (OperationCanceledException) when (databaseStartup.Failed)
     {
         // The database work failed while the server was still starting; it has said why.
+    }
+    catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+    {
+        // Kestrel's message names the address ("Failed to bind to address http://127.0.0.1:5000: address already in use.").
+        await Console.Error.WriteLineAsync($"Cannot listen: {e.Message} Choose another port with --urls (see docs/configuration.md).");
+        return 1;
     }
 
     return databaseStartup.Failed ? 1 : 0;

@@ -2,6 +2,7 @@ using IdentityServer.Accounts.Federation;
 using IdentityServer.Accounts.Passwords;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 
@@ -16,7 +17,7 @@ public static class AccountRegistration
         authentication.AddIdentityCookies();
         // Google, GitHub, Discord and Microsoft, each only when its client id and secret are configured.
         authentication.AddFederation(builder.Configuration);
-        services.AddSingleton(builder.Configuration.GetSection(AccountOptions.Section).Get<AccountOptions>() ?? new AccountOptions());
+        services.AddSingleton(builder.Configuration.BindSetting<AccountOptions>(AccountOptions.Section));
         services.AddScoped<AccountLookup>();
         services.AddSingleton<AccountQueries>();
         services.AddIdentityCore<ApplicationUser>(options =>
@@ -43,7 +44,7 @@ public static class AccountRegistration
 
         // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
         var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;
-        var sessionOptions = builder.Configuration.GetSection(SignInSessionOptions.Section).Get<SignInSessionOptions>() ?? new SignInSessionOptions();
+        var sessionOptions = builder.Configuration.BindSetting<SignInSessionOptions>(SignInSessionOptions.Section);
         services.ConfigureApplicationCookie(options =>
         {
             // Over https the __Host- prefix: the browser then accepts the cookie only from this host, Secure, for path /,

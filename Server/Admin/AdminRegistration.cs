@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization.Metadata;
 using IdentityServer.Admin.Cli;
+using IdentityServer.Hosting;
 using IdentityServer.Hosting.Cli;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -13,7 +14,7 @@ public static class AdminRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        services.AddSingleton(builder.Configuration.GetSection(AdminOptions.Section).Get<AdminOptions>() ?? new AdminOptions());
+        services.AddSingleton(builder.Configuration.BindSetting<AdminOptions>(AdminOptions.Section));
         services.AddScoped<ClientAdminService>();
         services.AddScoped<ScopeAdminService>();
         services.AddScoped<UserAdminService>();

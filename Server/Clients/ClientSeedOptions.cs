@@ -72,12 +72,12 @@ public sealed class ClientSeedOptions
         }
 
         // The per-client settings bind straight onto ClientSettings: a property's name is its key (Clients:web:AccessTokenLifetime).
-        client.Settings = section.Get<ClientSettings>() ?? new ClientSettings();
+        client.Settings = section.BindSetting<ClientSettings>(reportUnknownKeys: false) ?? new ClientSettings();
     });
 
     private static T Bind<T>(IConfigurationSection section, Action<T> complete) where T : SeedItem, new()
     {
-        var item = section.Get<T>() ?? new T();
+        var item = section.BindSetting<T>(reportUnknownKeys: false) ?? new T();
         item.Setting = section.Path;
         complete(item);
         return item;

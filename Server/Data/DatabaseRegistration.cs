@@ -11,7 +11,7 @@ public static class DatabaseRegistration
 {
     public static IServiceCollection AddIdentityDatabase(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var options = configuration.BindSetting<DatabaseOptions>(DatabaseOptions.Section);
         services.AddSingleton(options);
         services.AddSingleton<DatabaseMigrationService>();
         services.AddCommandPreparation<DatabaseMigrationService>();

@@ -69,7 +69,7 @@ public static class DataProtectionSetup
 
     public static IServiceCollection AddSharedDataProtection(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(DataProtectionOptions.Section).Get<DataProtectionOptions>() ?? new DataProtectionOptions();
+        var options = configuration.BindSetting<DataProtectionOptions>(DataProtectionOptions.Section);
         var certificates = options.Certificates.Select((file, i) => Load(file, $"{DataProtectionOptions.Section}:Certificates:{i}")).ToArray();
 
         // One application name for every instance, whatever its content root, so they share one key ring.

@@ -164,7 +164,7 @@ public static class OutboundHttp
 
     public static IServiceCollection AddOutboundHttp(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(OutboundOptions.Section).Get<OutboundOptions>() ?? new OutboundOptions();
+        var options = configuration.BindSetting<OutboundOptions>(OutboundOptions.Section);
         if (options.Timeout <= TimeSpan.Zero)
         {
             throw new StartupConfigurationException($"{OutboundOptions.Section}:{nameof(OutboundOptions.Timeout)}", $"{options.Timeout:c} is not a positive time span.");

@@ -25,7 +25,7 @@ public static class ProxySetup
     /// </summary>
     public static WebApplicationBuilder AddProxySupport(this WebApplicationBuilder builder)
     {
-        var proxies = builder.Configuration.GetSection(ProxyOptions.Section).Get<ProxyOptions>() ?? new ProxyOptions();
+        var proxies = builder.Configuration.BindSetting<ProxyOptions>(ProxyOptions.Section);
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
             options.KnownProxies.Clear();

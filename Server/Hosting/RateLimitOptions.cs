@@ -33,7 +33,7 @@ public sealed class RateLimitOptions
     /// <summary>Reads and checks the section; a bad value stops startup with a message naming the setting.</summary>
     public static RateLimitOptions Read(IConfiguration configuration)
     {
-        var options = configuration.GetSection(Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        var options = configuration.BindSetting<RateLimitOptions>(Section);
         Check(options.TokenEndpointsPerClient, nameof(TokenEndpointsPerClient));
         Check(options.TokenEndpointsPerAddress, nameof(TokenEndpointsPerAddress));
         Check(options.AuthorizePerAddress, nameof(AuthorizePerAddress));

@@ -34,7 +34,7 @@ public sealed class PruningOptions
     /// <summary>Reads and checks the section; a bad value stops startup with a message naming the setting.</summary>
     public static PruningOptions Read(IConfiguration configuration)
     {
-        var options = configuration.GetSection(Section).Get<PruningOptions>() ?? new PruningOptions();
+        var options = configuration.BindSetting<PruningOptions>(Section);
         options.Validate();
         return options;
     }

@@ -26,27 +26,35 @@ public sealed class LogoutDelivery(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var notice in notifier.Reader.ReadAllAsync(stoppingToken))
+        try
         {
-            try
+            await foreach (var notice in notifier.Reader.ReadAllAsync(stoppingToken))
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-                var applications = await db.Applications.AsNoTracking().Where(a => notice.ApplicationIds.Contains(a.Id)).ToListAsync(stoppingToken);
-                foreach (var client in applications.Select(ClientDescriptor.From))
+                try
                 {
-                    if (client.Settings.BackchannelLogoutUri is { } uri && client.Enabled)
+                    await using var scope = scopes.CreateAsyncScope();
+                    var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
+                    var applications = await db.Applications.AsNoTracking().Where(a => notice.ApplicationIds.Contains(a.Id)).ToListAsync(stoppingToken);
+                    foreach (var client in applications.Select(ClientDescriptor.From))
                     {
-                        _ = DeliverAsync(client, uri, notice, stoppingToken);
+                        if (client.Settings.BackchannelLogoutUri is { } uri && client.Enabled)
+                        {
+                            _ = DeliverAsync(client, uri, notice, stoppingToken);
+                        }
                     }
                 }
-            }
 #pragma warning disable CA1031 // a notice that cannot be processed must not stop the delivery loop
-            catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (e is not OperationCanceledException)
 #pragma warning restore CA1031
-            {
-                logger.LogError(e, "Back-channel logout notice could not be processed for subject {Subject}", notice.Subject);
+                {
+                    logger.LogError(e, "Back-channel logout notice could not be processed for subject {Subject}", notice.Subject);
+                }
             }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping, also when the server could not start (a busy port): an ordinary end, not a failed service
+            // (which the host would log as critical).
         }
     }
 

@@ -8,7 +8,7 @@ public static class ProtocolRegistration
 {
     public static WebApplicationBuilder AddProtocol(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        var options = builder.Configuration.BindSetting<ServerOptions>(ServerOptions.Section);
         ValidateIssuer(options.Issuer, builder.Environment.IsDevelopment());
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();

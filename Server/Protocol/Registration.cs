@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using IdentityServer.Audit;
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
@@ -227,7 +228,7 @@ internal static class DynamicRegistrationEndpoint
 
     public static IServiceCollection AddDynamicRegistration(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(configuration.GetSection(DynamicRegistrationOptions.Section).Get<DynamicRegistrationOptions>() ?? new DynamicRegistrationOptions());
+        services.AddSingleton(configuration.BindSetting<DynamicRegistrationOptions>(DynamicRegistrationOptions.Section));
         services.AddScoped<InitialAccessTokens>();
         return services;
     }

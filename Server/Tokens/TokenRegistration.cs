@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 namespace IdentityServer.Tokens;
 
 public static class TokenRegistration
@@ -5,10 +6,10 @@ public static class TokenRegistration
     /// <summary>Loads the signing keys now, so a bad key stops startup before anything listens.</summary>
     public static WebApplicationBuilder AddTokens(this WebApplicationBuilder builder)
     {
-        var signing = builder.Configuration.GetSection(SigningOptions.Section).Get<SigningOptions>() ?? new SigningOptions();
+        var signing = builder.Configuration.BindSetting<SigningOptions>(SigningOptions.Section);
         var dataDirectory = builder.Configuration[$"{Data.DatabaseOptions.Section}:{nameof(Data.DatabaseOptions.DataDirectory)}"] ?? "data";
         builder.Services.AddSingleton(SigningKeyRing.Load(signing, builder.Environment, dataDirectory));
-        builder.Services.AddSingleton(builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions());
+        builder.Services.AddSingleton(builder.Configuration.BindSetting<TokenOptions>(TokenOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JwtWriter>();
         builder.Services.AddSingleton<TokenIssuer>();

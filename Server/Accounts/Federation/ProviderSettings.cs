@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.Identity;
 
@@ -23,9 +24,17 @@ public sealed class ProviderSettings
     public static (ProviderSettings? Settings, IConfigurationSection Section) Read(IConfiguration configuration, string provider)
     {
         var section = configuration.GetSection(Section).GetSection(provider);
-        var settings = section.Get<ProviderSettings>();
-        var configured = settings is not null && !string.IsNullOrWhiteSpace(settings.ClientId) && !string.IsNullOrWhiteSpace(settings.ClientSecret);
-        return (configured ? settings : null, section);
+        var settings = section.BindSetting<ProviderSettings>(reportUnknownKeys: false);
+        var hasId = !string.IsNullOrWhiteSpace(settings?.ClientId);
+        var hasSecret = !string.IsNullOrWhiteSpace(settings?.ClientSecret);
+        if (hasId != hasSecret)
+        {
+            // Half a provider is a mistake, not a choice: say which half is missing instead of silently offering no button.
+            var (missing, present) = hasId ? (nameof(ClientSecret), nameof(ClientId)) : (nameof(ClientId), nameof(ClientSecret));
+            throw new StartupConfigurationException($"{section.Path}:{missing}", $"{section.Path}:{present} is set, so {missing} is required too (or remove both).");
+        }
+
+        return (hasId && hasSecret ? settings : null, section);
     }
 
     /// <summary>What every provider shares: where the result goes, how the flow is protected, and what failures show.</summary>
