@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 
 namespace IdentityServer.Tests.Foundation;
@@ -20,7 +22,11 @@ public sealed class StartupProcessTests : IDisposable
         { "PostgreSQL without a connection string", "Database__Provider=PostgreSQL", "Database:ConnectionString" },
         { "unreadable key file", "Signing__Keys__0__Path={folder}/missing-key.pem", "Signing:Keys:0:Path" },
         { "issuer that is not an absolute URL", "Server__Issuer=not-a-url", "Server:Issuer" },
-        { "Production without a signing key", "ASPNETCORE_ENVIRONMENT=Production", "Signing:Keys" },
+        { "Production without a signing key", "ASPNETCORE_ENVIRONMENT=Production Server__Issuer=https://id.example.com", "Signing:Keys" },
+        { "Production without an issuer", "ASPNETCORE_ENVIRONMENT=Production", "Server:Issuer" },
+        { "a duration that is not one", "Tokens__AccessTokenLifetime=banana", "Tokens:AccessTokenLifetime" },
+        { "a boolean that is not one", "Database__MigrateOnStart=maybe", "Database:MigrateOnStart" },
+        { "a provider with a client id and no secret", "Authentication__GitHub__ClientId=x", "Authentication:GitHub:ClientSecret" },
     };
 
     [Theory]
@@ -34,8 +40,11 @@ public sealed class StartupProcessTests : IDisposable
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
             ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
         };
-        var (name, value) = (setting[..setting.IndexOf('=', StringComparison.Ordinal)], setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-        environment[name] = value.Replace("{folder}", _folder.Path, StringComparison.Ordinal);
+        foreach (var pair in setting.Split(' '))
+        {
+            var (name, value) = (pair[..pair.IndexOf('=', StringComparison.Ordinal)], pair[(pair.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            environment[name] = value.Replace("{folder}", _folder.Path, StringComparison.Ordinal);
+        }
 
         using var server = ServerProcess.Start(environment, _folder.Path);
         var exitCode = await server.WaitForExitAsync(ExitTimeout);
@@ -48,6 +57,71 @@ public sealed class StartupProcessTests : IDisposable
         Assert.Contains($"'{expectedSetting}'", line, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Development_without_an_issuer_takes_it_from_the_urls_and_warns_once_about_a_misspelt_key()
+    {
+        var issuer = $"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}";
+        using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
+            ["Tokens__AccesTokenLifetime"] = "00:01:00",
+        }, _folder.Path, "--urls", issuer);
+
+        using var document = JsonDocument.Parse(await ReadDiscoveryAsync(server, issuer));
+
+        Assert.Equal(issuer, document.RootElement.GetProperty("issuer").GetString());
+        Assert.Equal(issuer + "/connect/token", document.RootElement.GetProperty("token_endpoint").GetString());
+        var warnings = server.StandardOutput.Split('\n').Where(l => l.Contains("'Tokens:AccesTokenLifetime'", StringComparison.Ordinal)).ToList();
+        Assert.True(warnings.Count == 1, $"expected one warning naming the key. stdout: {server.StandardOutput}");
+        Assert.StartsWith("warn", warnings[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_busy_port_stops_startup_with_one_line_naming_the_address()
+    {
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)occupant.LocalEndpoint).Port}";
+        using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
+        }, _folder.Path, "--urls", url);
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        var stderr = server.StandardError;
+        Assert.True(exitCode == 1, $"exit code {exitCode}, stderr: {stderr}, stdout: {server.StandardOutput}");
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains(url, line, StringComparison.Ordinal);
+        Assert.Contains("address already in use", line, StringComparison.OrdinalIgnoreCase);
+        Assert.False(server.StandardOutput.Contains("crit", StringComparison.Ordinal), server.StandardOutput);
+    }
+
+    private static async Task<string> ReadDiscoveryAsync(ServerProcess server, string issuer)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60) && !server.HasExited)
+        {
+            try
+            {
+                return await client.GetStringAsync(new Uri(issuer + "/.well-known/openid-configuration"));
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(200);
+            }
+            catch (TaskCanceledException)
+            {
+                // A request timed out while the server was still starting.
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"no discovery answer within 60 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
     }
 
     [Fact]

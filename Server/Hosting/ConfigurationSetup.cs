@@ -25,6 +25,7 @@ public static class ConfigurationSetup
             sources.Insert(index++, source);
         }
 
+        IssuerFromAddress.Apply(builder.Configuration, builder.Environment.IsDevelopment());
         return builder;
     }
 
