@@ -25,6 +25,7 @@ public sealed class StartupProcessTests : IDisposable
         { "Production without a signing key", "ASPNETCORE_ENVIRONMENT=Production Server__Issuer=https://id.example.com", "Signing:Keys" },
         { "Production without an issuer", "ASPNETCORE_ENVIRONMENT=Production", "Server:Issuer" },
         { "a duration that is not one", "Tokens__AccessTokenLifetime=banana", "Tokens:AccessTokenLifetime" },
+        { "a duration read on its own that is not one", "Admin__SecretRotationGracePeriod=soon", "Admin:SecretRotationGracePeriod" },
         { "a boolean that is not one", "Database__MigrateOnStart=maybe", "Database:MigrateOnStart" },
         { "a provider with a client id and no secret", "Authentication__GitHub__ClientId=x", "Authentication:GitHub:ClientSecret" },
     };

@@ -39,7 +39,7 @@ public sealed class ClientSeedOptions
         ArgumentNullException.ThrowIfNull(grantTypes);
         var options = new ClientSeedOptions
         {
-            SecretRotationGracePeriod = configuration.GetValue(SecretRotationGracePeriodSetting, ClientSecrets.DefaultRotationGracePeriod),
+            SecretRotationGracePeriod = configuration.ReadSetting(SecretRotationGracePeriodSetting, ClientSecrets.DefaultRotationGracePeriod),
         };
         foreach (var section in configuration.GetSection(ScopesSection).GetChildren())
         {

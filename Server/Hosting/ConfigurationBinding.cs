@@ -42,6 +42,19 @@ public static partial class ConfigurationBinding
         return value;
     }
 
+    /// <summary>One value of the server's settings (<c>Admin:SecretRotationGracePeriod</c>), or <paramref name="fallback"/> when unset.</summary>
+    public static T ReadSetting<T>(this IConfiguration configuration, string key, T fallback)
+    {
+        try
+        {
+            return configuration.GetValue(key, fallback)!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupConfigurationException(key, $"'{configuration[key]}' is not a valid {Describe(e.Message)}.");
+        }
+    }
+
     /// <summary>Logs each unknown key once, as a warning naming it; later calls report only keys found since.</summary>
     public static void ReportUnknownKeys(ILogger logger)
     {
