@@ -132,6 +132,7 @@ public sealed partial class AdminCliTests(SqliteServer server)
     [InlineData("clients add -h", "clients rotate-secret")]
     [InlineData("clients help", "clients rotate-secret")]
     [InlineData("help users", "users disable")]
+    [InlineData("help clients add", "clients rotate-secret")]
     [InlineData("prune --help", "prune ")]
     public async Task A_command_group_alone_or_with_help_prints_its_usage_and_does_nothing(string args, string expected)
     {

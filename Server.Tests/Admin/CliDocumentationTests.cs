@@ -9,6 +9,7 @@ public sealed class CliDocumentationTests
     public static TheoryData<string, string> DocumentedCommands()
     {
         var data = new TheoryData<string, string>();
+        var seen = new HashSet<(string, string)>();
         foreach (var file in new[] { "README.md", "docs/administration.md", "docs/operations.md", "docs/configuration.md" })
         {
             var lines = File.ReadAllLines(Path.Combine(RepositoryPaths.Root, file));
@@ -23,17 +24,25 @@ public sealed class CliDocumentationTests
                 const string Prefix = "dotnet run --project Server -- ";
                 if (line.StartsWith(Prefix, StringComparison.Ordinal))
                 {
-                    data.Add(file, line[Prefix.Length..]);
+                    Add(file, line[Prefix.Length..]);
                 }
 
                 foreach (System.Text.RegularExpressions.Match inline in System.Text.RegularExpressions.Regex.Matches(line, "`" + Prefix + "([^`]+)`"))
                 {
-                    data.Add(file, inline.Groups[1].Value);
+                    Add(file, inline.Groups[1].Value);
                 }
             }
         }
 
         return data;
+
+        void Add(string file, string commandLine)
+        {
+            if (seen.Add((file, commandLine)))
+            {
+                data.Add(file, commandLine);
+            }
+        }
     }
 
     [Theory]

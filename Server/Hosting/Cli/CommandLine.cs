@@ -23,7 +23,7 @@ public static class CommandLine
 
     /// <summary>
     /// Answers help and usage errors from the command descriptions alone, before any host exists: <c>help</c>,
-    /// <c>--help</c> or <c>-h</c> (optionally followed by a command name), <c>COMMAND --help</c>, <c>COMMAND -h</c>,
+    /// <c>--help</c> or <c>-h</c> (optionally followed by a command name and more), <c>COMMAND --help</c>, <c>COMMAND -h</c>,
     /// <c>COMMAND help</c> and a command that needs a subcommand given alone print usage on <paramref name="output"/>
     /// and return 0; an unknown command prints the usage on <paramref name="error"/> and returns 2. Null when the
     /// arguments run the server (none, or options first) or a command.
@@ -48,7 +48,7 @@ public static class CommandLine
                 return 0;
             }
 
-            if (commands.FirstOrDefault(c => c.Name == args[1]) is { } named && args.Count == 2)
+            if (commands.FirstOrDefault(c => c.Name == args[1]) is { } named)
             {
                 WriteUsage(output, named);
                 return 0;
