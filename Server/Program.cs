@@ -1,3 +1,4 @@
+using IdentityServer;
 using IdentityServer.Accounts;
 using IdentityServer.Admin;
 using IdentityServer.Audit;
@@ -12,6 +13,12 @@ using Microsoft.AspNetCore.Connections;
 
 try
 {
+    // Help and usage errors need no host: answered before building one, they work whatever the configuration.
+    if (CommandLine.TryHelp(args, ServerCommands.All, Console.Out, Console.Error) is { } usageExitCode)
+    {
+        return usageExitCode;
+    }
+
     // Settings change with a restart. Reloading them on change needs a recursive watcher on the content root, and the
     // SQLite database lives under it by default (data/): every committed write woke the watcher thread, about a tenth of
     // the CPU of a refresh-token rotation. A later --hostBuilder:reloadConfigOnChange=true on the command line wins.

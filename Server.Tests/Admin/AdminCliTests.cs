@@ -112,6 +112,114 @@ public sealed partial class AdminCliTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task Clients_add_without_scopes_gives_the_client_openid()
+    {
+        var clientId = "cli-" + Guid.NewGuid().ToString("N")[..8];
+
+        var add = await RunAsync("clients", "add", "--client-id", clientId, "--redirect-uri", "https://cli.example.com/cb");
+
+        Assert.Equal(0, add.ExitCode);
+        var row = await server.WithDatabaseAsync(db => db.Applications.AsNoTracking().SingleAsync(a => a.ClientId == clientId));
+        Assert.Equal(Strings("openid"), ClientDescriptor.From(row).Scopes);
+        Assert.Equal(Strings(GrantTypes.AuthorizationCode), ClientDescriptor.From(row).GrantTypes);
+    }
+
+    [Theory]
+    [InlineData("clients", "clients rotate-secret")]
+    [InlineData("users", "users disable")]
+    [InlineData("admin", "admin grant")]
+    [InlineData("clients --help", "clients rotate-secret")]
+    [InlineData("clients add -h", "clients rotate-secret")]
+    [InlineData("clients help", "clients rotate-secret")]
+    [InlineData("help users", "users disable")]
+    [InlineData("help clients add", "clients rotate-secret")]
+    [InlineData("prune --help", "prune ")]
+    public async Task A_command_group_alone_or_with_help_prints_its_usage_and_does_nothing(string args, string expected)
+    {
+        var run = await RunAsync(args.Split(' '));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains(expected, run.Out, StringComparison.Ordinal);
+        Assert.StartsWith("Usage", run.Out, StringComparison.Ordinal);
+        Assert.Equal("", run.Error);
+    }
+
+    [Fact]
+    public async Task An_unknown_command_prints_the_usage_as_an_error()
+    {
+        var run = await RunAsync("frobnicate");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("Unknown command 'frobnicate'.", run.Error, StringComparison.Ordinal);
+        Assert.Contains("clients rotate-secret", run.Error, StringComparison.Ordinal);
+        Assert.Equal("", run.Out);
+        Assert.Equal(2, (await RunAsync("help", "frobnicate")).ExitCode);
+    }
+
+    [Fact]
+    public void Help_needs_no_host_and_leaves_the_server_and_the_commands_alone()
+    {
+        int? Help(params string[] args) => CommandLine.TryHelp(args, ServerCommands.All, TextWriter.Null, TextWriter.Null);
+
+        Assert.Null(Help());
+        Assert.Null(Help("--urls", "http://127.0.0.1:5005"));
+        Assert.Null(Help("Server:Issuer=https://id.example.com"));
+        Assert.Null(Help("clients", "list"));
+        Assert.Null(Help("prune")); // prune alone runs
+        Assert.Equal(0, Help("--help"));
+        Assert.Equal(0, Help("-h"));
+        Assert.Equal(0, Help("help"));
+        Assert.Equal(0, Help("users"));
+        Assert.Equal(2, Help("frobnicate"));
+    }
+
+    [Fact]
+    public void The_catalog_help_reads_before_the_host_is_built_lists_every_registered_command()
+    {
+        using var scope = server.Services.CreateScope();
+        var registered = scope.ServiceProvider.GetServices<ICommand>().Select(c => c.Description).OrderBy(d => d.Name, StringComparer.Ordinal);
+
+        Assert.Equal(registered, ServerCommands.All.OrderBy(d => d.Name, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Help_and_usage_work_in_the_real_process_in_production_without_a_signing_key()
+    {
+        var folder = Directory.CreateTempSubdirectory("idsrv-cli-").FullName;
+        try
+        {
+            var environment = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Database__DataDirectory"] = Path.Combine(folder, "data"),
+            };
+            string[][] helps = [["--help"], ["-h"], ["help"], ["clients"], ["users"], ["admin"], ["prune", "--help"], ["clients", "add", "--help"]];
+            var runs = await Task.WhenAll(helps.Select(args => RunProcessAsync(environment, folder, args)));
+            foreach (var (run, args) in runs.Zip(helps))
+            {
+                Assert.True(run.ExitCode == 0, $"{string.Join(' ', args)}: exit {run.ExitCode}: {run.Error}");
+                Assert.StartsWith("Usage", run.Out, StringComparison.Ordinal);
+                Assert.Contains(args[0] is "--help" or "-h" or "help" ? "users disable" : args[0] + " ", run.Out, StringComparison.Ordinal);
+            }
+
+            var unknown = await RunProcessAsync(environment, folder, "frobnicate");
+            Assert.Equal(2, unknown.ExitCode);
+            Assert.StartsWith("Unknown command 'frobnicate'.", unknown.Error, StringComparison.Ordinal);
+            Assert.Contains("clients add", unknown.Error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(folder, "data")), "help touched the database");
+
+            // A real command still needs the key, and says so in one line.
+            var list = await RunProcessAsync(environment, folder, "clients", "list");
+            Assert.Equal(1, list.ExitCode);
+            Assert.StartsWith("Configuration error in 'Signing:Keys'", list.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Only_a_registered_command_name_turns_the_server_into_a_command()
     {
         Assert.True(CommandLine.IsCommand(server.Services, ["clients", "list"]));

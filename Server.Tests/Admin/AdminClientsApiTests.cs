@@ -50,6 +50,21 @@ public sealed class AdminClientsApiTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task A_client_registered_without_scopes_gets_openid()
+    {
+        var api = await AdminApi.ForNewAdminAsync(server);
+        var definition = AdminApi.WebClient();
+        definition.Remove("scopes");
+
+        var created = await api.PostAsync("/admin/api/clients", definition);
+
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        Assert.Equal(Strings("openid"), created.Body.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+        var read = await api.GetAsync($"/admin/api/clients/{definition["client_id"]}");
+        Assert.Equal(Strings("openid"), read.Body.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
     public async Task A_public_native_client_with_loopback_and_private_use_redirects_has_no_secret()
     {
         var api = await AdminApi.ForNewAdminAsync(server);

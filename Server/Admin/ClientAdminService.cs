@@ -40,8 +40,18 @@ public sealed class ClientAdminService(
         return row is null ? null : ClientRegistry.View(row);
     }
 
+    /// <summary>
+    /// Registers a client (admin API, pages, CLI). A client given no scopes gets <c>openid</c>, so a new code-flow
+    /// client can sign people in without further setup; give scopes to choose others.
+    /// </summary>
     public async Task<AdminResult<ClientWithSecret>> CreateAsync(ClientDefinition definition, AdminActor actor, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (definition.Scopes.Count == 0)
+        {
+            definition.Scopes = [ScopeCatalog.OpenId];
+        }
+
         var creation = await registry.CreateAsync(definition, actor, cancellationToken);
         return creation switch
         {

@@ -9,9 +9,12 @@ namespace IdentityServer.Jobs;
 /// </summary>
 internal sealed class PruneCommand(PruneService pruning) : ICommand
 {
-    public string Name => "prune";
+    /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
+    public static CommandDescription About { get; } = new("prune", UsageText, RequiresSubcommand: false);
 
-    public string Usage => "prune   delete dead tokens, grants, revoked JWT ids and ended sessions once (the Pruning settings apply)";
+    public CommandDescription Description => About;
+
+    private const string UsageText = "prune   delete dead tokens, grants, revoked JWT ids and ended sessions once (the Pruning settings apply)";
 
     public async Task<int> RunAsync(CommandContext context)
     {

@@ -9,9 +9,12 @@ namespace IdentityServer.Admin.Cli;
 /// </summary>
 internal sealed class AdminCommand(UserAdminService users) : ICommand
 {
-    public string Name => "admin";
+    /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
+    public static CommandDescription About { get; } = new("admin", UsageText, RequiresSubcommand: true);
 
-    public string Usage => """
+    public CommandDescription Description => About;
+
+    private const string UsageText = """
         admin create --username NAME [--email ADDRESS] [--password-stdin]   create an administrator (a password is generated unless given on stdin)
         admin grant USERNAME                                                 make an existing account an administrator
         """;

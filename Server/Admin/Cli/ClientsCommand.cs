@@ -8,12 +8,17 @@ namespace IdentityServer.Admin.Cli;
 /// <summary><c>clients add|list|remove|rotate-secret</c>: the client registry for headless setups, with the admin API's rules.</summary>
 internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
 {
-    public string Name => "clients";
+    /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
+    public static CommandDescription About { get; } = new("clients", UsageText, RequiresSubcommand: true);
 
-    public string Usage => """
+    public CommandDescription Description => About;
+
+    private const string UsageText = """
         clients add --client-id ID [--name NAME] [--type confidential|public] [--consent explicit|implicit]
                     [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-type TYPE]... [--scope NAME]...
                     [--resource URI]... [--introspect] [--serves RESOURCE]     register a client (its secret is shown once)
+                    a repeatable option also takes a comma- or space-separated list; the defaults are
+                    --type confidential --consent explicit --grant-type authorization_code --scope openid
         clients list                                                           list clients
         clients remove CLIENT_ID                                               delete a client with its grants and tokens
         clients rotate-secret CLIENT_ID [--grace SECONDS|D.HH:MM:SS]           new secret; the old one works for the grace period

@@ -6,9 +6,12 @@ namespace IdentityServer.Admin.Cli;
 /// <summary><c>users add|list|disable</c>: local accounts for headless setups.</summary>
 internal sealed class UsersCommand(UserAdminService users) : ICommand
 {
-    public string Name => "users";
+    /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
+    public static CommandDescription About { get; } = new("users", UsageText, RequiresSubcommand: true);
 
-    public string Usage => """
+    public CommandDescription Description => About;
+
+    private const string UsageText = """
         users add --username NAME [--email ADDRESS] [--password-stdin] [--admin]   create a local account
         users list                                                                 list accounts
         users disable USERNAME                                                     block sign-in, end sessions, revoke grants

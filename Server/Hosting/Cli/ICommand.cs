@@ -7,11 +7,17 @@ namespace IdentityServer.Hosting.Cli;
 /// </summary>
 public interface ICommand
 {
-    /// <summary>The first argument that selects this command, for example <c>clients</c>.</summary>
-    string Name { get; }
+    /// <summary>
+    /// Its name and usage. Keep it in a static property as well, so the composition root can list it in the
+    /// command catalog that help and usage read before the host is built.
+    /// </summary>
+    CommandDescription Description { get; }
 
-    /// <summary>One line for <c>help</c>, with the usage.</summary>
-    string Usage { get; }
+    /// <summary>The first argument that selects this command, for example <c>clients</c>.</summary>
+    string Name => Description.Name;
+
+    /// <summary>The usage lines shown by <c>help</c>.</summary>
+    string Usage => Description.Usage;
 
     /// <summary>Runs the command; returns the process exit code (0 success, 1 failure, 2 bad usage).</summary>
     Task<int> RunAsync(CommandContext context);
@@ -25,6 +31,13 @@ public interface ICommandPreparation
 {
     Task PrepareAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// What help and usage say about a command, without building the host (no database, no signing key):
+/// <paramref name="Name"/> selects it, <paramref name="Usage"/> is its usage lines. A command that
+/// <paramref name="RequiresSubcommand"/> prints its usage when given nothing else (<c>clients</c> alone).
+/// </summary>
+public sealed record CommandDescription(string Name, string Usage, bool RequiresSubcommand);
 
 /// <summary>What a command runs with: its arguments (the command name removed), the console streams and cancellation.</summary>
 public sealed record CommandContext(CommandArguments Arguments, TextWriter Out, TextWriter Error, TextReader In, CancellationToken CancellationToken);
