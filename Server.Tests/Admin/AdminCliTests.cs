@@ -191,6 +191,8 @@ public sealed partial class AdminCliTests(SqliteServer server)
             var environment = new Dictionary<string, string>
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                // Production requires an issuer; the signing key is what this test leaves out.
+                ["Server__Issuer"] = "https://id.example.com",
                 ["Database__DataDirectory"] = Path.Combine(folder, "data"),
             };
             string[][] helps = [["--help"], ["-h"], ["help"], ["clients"], ["users"], ["admin"], ["prune", "--help"], ["clients", "add", "--help"]];
