@@ -58,6 +58,9 @@ public class ServerFactory : WebApplicationFactory<Program>
             // Back-channel logout receivers in tests listen on loopback, as an app next to a development server does.
             // The refusal of loopback and private addresses has tests of its own (Security/OutboundHttpTests).
             ["Outbound:AllowLoopback"] = "true",
+            // The test command prints each test's result; the in-process servers' routine logs would drown it. Warnings and
+            // errors still show.
+            ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in Settings)
         {
