@@ -21,10 +21,11 @@ public enum TokenRefusal
 /// <summary>A code or refresh token presented by the client it was issued to, still valid (or redeemed within the reuse leeway).</summary>
 public sealed class PresentedToken
 {
-    internal PresentedToken(OAuthToken row, GrantPayload payload, bool withinReuseLeeway)
+    internal PresentedToken(OAuthToken row, GrantPayload payload, TokenLifetimes lifetimes, bool withinReuseLeeway)
     {
         Row = row;
         Payload = payload;
+        Lifetimes = lifetimes;
         WithinReuseLeeway = withinReuseLeeway;
     }
 
@@ -36,6 +37,9 @@ public sealed class PresentedToken
     public GrantPayload Payload { get; }
 
     internal OAuthToken Row { get; }
+
+    /// <summary>The presenting client's lifetimes, worked out once when the token was found.</summary>
+    internal TokenLifetimes Lifetimes { get; }
 
     internal bool WithinReuseLeeway { get; }
 }
@@ -117,7 +121,8 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
         }
 
         var now = store.Now;
-        var withinLeeway = kind == Refresh && TokenLifetimes.For(client, options).WithinReuseLeeway(token, now);
+        var lifetimes = TokenLifetimes.For(client, options);
+        var withinLeeway = kind == Refresh && lifetimes.WithinReuseLeeway(token, now);
         if (token.Status == Statuses.Redeemed && !withinLeeway)
         {
             await RevokeReusedAsync(kind, token, client);
@@ -134,7 +139,7 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
             return Refuse(kind, TokenRefusal.Expired, "token expired", client);
         }
 
-        return new TokenLookup(new PresentedToken(token, GrantPayload.Deserialize(token.Payload), withinLeeway), TokenRefusal.None);
+        return new TokenLookup(new PresentedToken(token, GrantPayload.Deserialize(token.Payload), lifetimes, withinLeeway), TokenRefusal.None);
     }
 
     /// <summary>
@@ -148,7 +153,7 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
         if (issueRefreshToken)
         {
             var now = store.Now;
-            var lifetimes = TokenLifetimes.For(client, options);
+            var lifetimes = code.Lifetimes;
             var expires = lifetimes.RefreshTokenExpiry(now, code.Row.Authorization!.ExpirationDate ?? lifetimes.FamilyEnd(now));
             refreshToken = store.NewToken(TokenTypes.RefreshToken, client.Id, code.FamilyId, code.Subject, RefreshPayload(code.Payload), expires);
         }
@@ -169,7 +174,7 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
     /// </summary>
     public async Task<string?> RotateRefreshTokenAsync(ClientDescriptor client, PresentedToken token, CancellationToken cancellationToken)
     {
-        var lifetimes = TokenLifetimes.For(client, options);
+        var lifetimes = token.Lifetimes;
         var rotated = await RotateAsync(token.Row, client, token.Payload, lifetimes, redeem: !token.WithinReuseLeeway, cancellationToken);
         if (rotated is not null)
         {

@@ -60,18 +60,19 @@ public sealed class ExternalSignIn(IdentityDbContext db, UserManager<Application
             }
 
             var holders = profile is { EmailVerified: true, Email: { } email } ? await lookup.WithVerifiedEmailAsync(email, 2, cancellationToken) : [];
-            if (holders is [var holder] && (await users.GetLoginsAsync(holder)).Any(l => l.LoginProvider == login.LoginProvider && l.ProviderKey == login.ProviderKey))
+            var holderLogins = holders is [var holder] ? await users.GetLoginsAsync(holder) : [];
+            if (holderLogins.Any(l => l.LoginProvider == login.LoginProvider && l.ProviderKey == login.ProviderKey))
             {
                 // Another request of the same first sign-in created this very login a moment ago (after the lookup above):
                 // the account is this provider account's own, not one to link by email.
-                return IsDisabled(holder) ? new ExternalSignInResult(ExternalSignInOutcome.Disabled) : new ExternalSignInResult(ExternalSignInOutcome.Existing, holder);
+                return IsDisabled(holders[0]) ? new ExternalSignInResult(ExternalSignInOutcome.Disabled) : new ExternalSignInResult(ExternalSignInOutcome.Existing, holders[0]);
             }
 
             if (holders.Count > 0)
             {
                 var refusal = holders is not [var owner] ? "several accounts hold the address"
                     : !AccountLookup.SameAddress(owner.Email, profile.Email) ? "only a look-alike address matches"
-                    : await WhyNotLinkableAsync(owner, login);
+                    : await WhyNotLinkableAsync(owner, holderLogins, login);
                 if (refusal is not null)
                 {
                     logger.LogInformation("Sign-in with {Provider}: an account already uses the verified email, not linked automatically: {Reason}",
@@ -120,7 +121,7 @@ public sealed class ExternalSignIn(IdentityDbContext db, UserManager<Application
     /// never taken over by email), or another account at the same provider (the same provider now vouching for a second
     /// provider account with the address is not the person who linked the first).
     /// </summary>
-    private async Task<string?> WhyNotLinkableAsync(ApplicationUser owner, UserLoginInfo login)
+    private async Task<string?> WhyNotLinkableAsync(ApplicationUser owner, IList<UserLoginInfo> ownerLogins, UserLoginInfo login)
     {
         if (await users.HasPasswordAsync(owner))
         {
@@ -132,7 +133,7 @@ public sealed class ExternalSignIn(IdentityDbContext db, UserManager<Application
             return "the account has a role";
         }
 
-        if ((await users.GetLoginsAsync(owner)).Any(l => l.LoginProvider == login.LoginProvider))
+        if (ownerLogins.Any(l => l.LoginProvider == login.LoginProvider))
         {
             return "the account has another login of this provider";
         }
