@@ -156,11 +156,3 @@ public sealed class UserSession
     public string? UserAgent { get; set; }
     public string? IpAddress { get; set; }
 }
-
-/// <summary>An ASP.NET Core Data Protection key (protects cookies and antiforgery tokens), shared by every instance.</summary>
-public sealed class DataProtectionKey
-{
-    public int Id { get; set; }
-    public string? FriendlyName { get; set; }
-    public string Xml { get; set; } = "";
-}

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -5,7 +6,7 @@ namespace IdentityServer.Data;
 
 /// <summary>The one database of the server. Column types are left to the provider so the same migrations run everywhere.</summary>
 public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> options)
-    : IdentityDbContext<ApplicationUser>(options)
+    : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
     public DbSet<OAuthApplication> Applications => Set<OAuthApplication>();
     public DbSet<OAuthAuthorization> Authorizations => Set<OAuthAuthorization>();
@@ -13,6 +14,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<OAuthScope> Scopes => Set<OAuthScope>();
     public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
     public DbSet<UserSession> Sessions => Set<UserSession>();
+    /// <summary>The Data Protection key ring (Microsoft.AspNetCore.DataProtection.EntityFrameworkCore reads and writes it).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();

@@ -1,40 +1,9 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Xml.Linq;
 using IdentityServer.Hosting;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace IdentityServer.Data;
-
-/// <summary>
-/// Keeps the Data Protection key ring in the database (the EF Core Data Protection package is not available here), so
-/// every instance decrypts every other instance's cookies and antiforgery tokens, and restarts keep sessions valid.
-/// A key unknown to an instance makes the key ring reload, so a key made elsewhere is picked up on first sight.
-/// </summary>
-public sealed class DatabaseXmlRepository(IServiceScopeFactory scopes) : IXmlRepository
-{
-    public IReadOnlyCollection<XElement> GetAllElements()
-    {
-        using var scope = scopes.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        // A read, retried on a dropped connection. StoreElement is not: an insert retried after a lost acknowledgement
-        // would store the same key twice.
-        var stored = IdempotentRetry.Run(db, () => db.DataProtectionKeys.AsNoTracking().Select(k => k.Xml).ToList());
-        return stored.Select(xml => XElement.Parse(xml)).ToList();
-    }
-
-    public void StoreElement(XElement element, string friendlyName)
-    {
-        using var scope = scopes.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<IdentityDbContext>();
-        db.DataProtectionKeys.Add(new DataProtectionKey { FriendlyName = friendlyName, Xml = element.ToString(SaveOptions.DisableFormatting) });
-        db.SaveChanges();
-    }
-}
 
 /// <summary>Where the Data Protection keys are encrypted at rest (section <c>DataProtection</c>).</summary>
 public sealed class DataProtectionOptions
@@ -72,8 +41,13 @@ public static class DataProtectionSetup
         var options = configuration.BindSetting<DataProtectionOptions>(DataProtectionOptions.Section);
         var certificates = options.Certificates.Select((file, i) => Load(file, $"{DataProtectionOptions.Section}:Certificates:{i}")).ToArray();
 
-        // One application name for every instance, whatever its content root, so they share one key ring.
-        var dataProtection = services.AddDataProtection().SetApplicationName("IdentityServer");
+        // One application name for every instance, whatever its content root, so they share one key ring, kept in the
+        // database (the package's repository: every instance decrypts every other instance's cookies and antiforgery
+        // tokens, and restarts keep sessions valid). A key unknown to an instance makes its key ring reload, so a key made
+        // elsewhere is picked up on first sight.
+        var dataProtection = services.AddDataProtection()
+            .SetApplicationName("IdentityServer")
+            .PersistKeysToDbContext<IdentityDbContext>();
         if (certificates.Length > 0)
         {
             // ASVS 6.4.1: key material encrypted at rest; a database read alone no longer opens cookies.
@@ -85,9 +59,6 @@ public static class DataProtectionSetup
             services.AddHostedService<UnencryptedKeysWarning>();
         }
 
-        services.AddSingleton<DatabaseXmlRepository>();
-        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
-            new ConfigureOptions<KeyManagementOptions>(options => options.XmlRepository = provider.GetRequiredService<DatabaseXmlRepository>()));
         return services;
     }
 
