@@ -29,6 +29,7 @@ try
     });
     builder.AddServerConfiguration();
     builder.AddObservability();
+    builder.AddTelemetry();
     builder.AddProxySupport();
     builder.AddRateLimits();
     builder.Services.AddUnhandledErrors();
@@ -68,6 +69,7 @@ try
     app.UseAuthorization();
     app.UseAntiforgery();
     app.MapHealth();
+    app.MapMetrics();
     app.MapProtocol();
     app.MapAdmin();
     app.MapRazorPages();

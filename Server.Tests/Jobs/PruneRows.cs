@@ -143,6 +143,7 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
             server.Services.GetServices<IPruneStep>(),
             new PruningOptions { BatchSize = batchSize.Value },
             server.Time,
+            server.Services.GetRequiredService<IdentityServer.Hosting.ServerMetrics>(),
             NullLogger<PruneService>.Instance);
 
     private static IEnumerable<string> Named(Dictionary<string, string> names, List<string> ids)

@@ -171,5 +171,5 @@ public static class DatabaseStartupSetup
     }
 
     private static bool NeedsNoDatabase(PathString path) =>
-        path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health");
+        path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health") || path.StartsWithSegments(TelemetrySetup.MetricsPath);
 }

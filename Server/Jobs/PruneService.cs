@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 
 namespace IdentityServer.Jobs;
 
@@ -14,11 +15,27 @@ public sealed class PruneService(
     IEnumerable<IPruneStep> steps,
     PruningOptions options,
     TimeProvider time,
+    ServerMetrics metrics,
     ILogger<PruneService> logger)
 {
     private static readonly DateTime Start = DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc);
 
     public async Task<PruneResult> RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var run = await RunStepsAsync(cancellationToken);
+            metrics.PruneRun(succeeded: true);
+            return run;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.PruneRun(succeeded: false);
+            throw;
+        }
+    }
+
+    private async Task<PruneResult> RunStepsAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var now = time.GetUtcNow().UtcDateTime;
@@ -34,6 +51,7 @@ public sealed class PruneService(
             var result = new PruneStepResult(step.Name, deleted, batches, time.GetElapsedTime(stepStarted));
             logger.LogInformation("Pruning: deleted {Deleted} {Step} in {Batches} batch(es), {ElapsedMs:F0} ms",
                 result.Deleted, result.Step, result.Batches, result.Elapsed.TotalMilliseconds);
+            metrics.Pruned(step.Name, deleted);
             results.Add(result);
         }
 

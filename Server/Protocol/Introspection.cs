@@ -23,7 +23,7 @@ public static class IntrospectionEndpoint
     private static readonly OAuthJsonResult Inactive = new(StatusCodes.Status200OK, json => json.WriteBoolean("active", false));
 
     private static async Task<IResult> HandleAsync(ClientRequest request, AccessTokenValidator validator, AccessTokenStatus status,
-        TokenFamilies families, ServerOptions server)
+        TokenFamilies families, ServerOptions server, ServerMetrics metrics)
     {
         var caller = request.Client;
         // §2.1 requires the caller to be authenticated, against token scanning; a public client's client_id proves nothing,
@@ -45,9 +45,11 @@ public static class IntrospectionEndpoint
 
         // The hint only orders the lookups (§2.1): a JWT can only be an access token and an opaque value only a refresh token.
         var looksLikeJwt = token.AsSpan().Count('.') == 2;
-        return looksLikeJwt
+        var result = looksLikeJwt
             ? await IntrospectAccessTokenAsync(token, caller, validator, status, server, request.Aborted)
             : await IntrospectRefreshTokenAsync(token, caller, families, server, request.Aborted);
+        metrics.Introspected(looksLikeJwt ? "access_token" : "refresh_token", active: !ReferenceEquals(result, Inactive));
+        return result;
     }
 
     private static async Task<IResult> IntrospectAccessTokenAsync(string token, ClientDescriptor caller, AccessTokenValidator validator,

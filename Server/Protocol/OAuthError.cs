@@ -44,8 +44,10 @@ public sealed record OAuthError(string Error, string? Description = null, int St
 }
 
 /// <summary>A JSON answer from a protocol endpoint, written straight to UTF-8, with Cache-Control: no-store.</summary>
-public sealed class OAuthJsonResult(int statusCode, Action<Utf8JsonWriter> writeBody, string? wwwAuthenticate = null) : IResult
+public sealed class OAuthJsonResult(int statusCode, Action<Utf8JsonWriter> writeBody, string? wwwAuthenticate = null) : IResult, IStatusCodeHttpResult
 {
+    public int? StatusCode => statusCode;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;

@@ -18,7 +18,7 @@ public static class TokenEndpoint
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(ClientRequest request, TokenGrantRegistry grants, IServiceProvider services)
+    private static async Task<IResult> HandleAsync(ClientRequest request, TokenGrantRegistry grants, ServerMetrics metrics, IServiceProvider services)
     {
         var (client, parameters) = (request.Client, request.Parameters);
         if (parameters["grant_type"] is not { } grantType)
@@ -37,6 +37,12 @@ public static class TokenEndpoint
             return new OAuthError(OAuthErrors.UnauthorizedClient, $"This client may not use the {grantType} grant.").ToJson();
         }
 
-        return await grant.HandleAsync(client, parameters, request.Aborted);
+        var result = await grant.HandleAsync(client, parameters, request.Aborted);
+        if (result is IStatusCodeHttpResult { StatusCode: StatusCodes.Status200OK })
+        {
+            metrics.TokenIssued(grantType, client.ClientId);
+        }
+
+        return result;
     }
 }

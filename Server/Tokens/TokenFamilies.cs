@@ -1,6 +1,7 @@
 using IdentityServer.Audit;
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 
 namespace IdentityServer.Tokens;
 
@@ -58,7 +59,7 @@ public sealed record ActiveRefreshToken(string Subject, IReadOnlyList<string> Sc
 /// number of instances exactly one wins. The protocol's grants only check their parameters and write the response.
 /// </summary>
 public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, NpgsqlPoolReset poolReset, TokenOptions options, AuditLog audit,
-    ILogger<TokenFamilies> logger)
+    ServerMetrics metrics, ILogger<TokenFamilies> logger)
 {
     private readonly GrantStore store = new(db, time, poolReset);
 
@@ -277,6 +278,7 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
 #pragma warning disable CA2254 // the two templates are constants of this class
         logger.LogWarning(kind.ReuseLog, client.ClientId, token.Subject, token.AuthorizationId);
 #pragma warning restore CA2254
+        metrics.ReuseDetected(kind.Type, client.ClientId);
         if (token.AuthorizationId is { } familyId)
         {
             // Not cancelled with the request: a client hanging up must not leave a stolen family alive.

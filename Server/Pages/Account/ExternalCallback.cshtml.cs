@@ -3,6 +3,7 @@ using IdentityServer.Accounts;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Audit;
 using IdentityServer.Data;
+using IdentityServer.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -17,7 +18,7 @@ namespace IdentityServer.Pages.Account;
 /// auth_time like every other sign-in.
 /// </summary>
 public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn, ExternalSignIn federation, TimeProvider time, ILogger<ExternalCallbackModel> logger,
-    AuditLog audit) : PageModel
+    AuditLog audit, ServerMetrics metrics) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -45,8 +46,10 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
         ProviderName = info.ProviderDisplayName ?? info.LoginProvider;
         var result = await federation.ResolveAsync(info, ExternalProfile.From(info.ProviderKey, info.Principal), HttpContext.RequestAborted);
         Outcome = result.Outcome;
+        var method = info.LoginProvider.ToLowerInvariant();
         if (result.User is null)
         {
+            metrics.SignIn(method, succeeded: false, ReasonWord(result.Outcome));
             await audit.RecordSignInAsync(null, "sign_in.external", AuditOutcomes.Failure, ClientId, Details(info.LoginProvider, result.Outcome));
             return Page();
         }
@@ -59,12 +62,17 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
         Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow()), new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];
         await signIn.SignInWithClaimsAsync(result.User, isPersistent: false, claims);
         logger.LogInformation("User {UserId} signed in with {Provider} ({Outcome})", result.User.Id, info.LoginProvider, result.Outcome);
+        metrics.SignIn(method, succeeded: true);
         await audit.RecordSignInAsync(result.User, "sign_in.external", AuditOutcomes.Success, ClientId, Details(info.LoginProvider, result.Outcome));
         return LocalRedirect(SafeReturnUrl);
     }
 
     /// <summary>The client the sign-in is for, if it started at the authorization endpoint.</summary>
     private string? ClientId => AuthorizeReturnUrl.ClientIdOf(ReturnUrl);
+
+    /// <summary>A refusal as a metric tag: the outcome's name in snake case (a fixed set).</summary>
+    private static string ReasonWord(ExternalSignInOutcome outcome) =>
+        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(outcome.ToString());
 
     /// <summary>The details of this page's audit entries.</summary>
     private static object Details(string provider, ExternalSignInOutcome how) => new { Provider = provider, Result = how.ToString() };

@@ -18,7 +18,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger,
-    IPasswordHasher<ApplicationUser> hasher, AuditLog audit) : PageModel
+    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics) : PageModel
 {
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";
 
@@ -109,8 +109,11 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
     }
 
     /// <summary>The audit entry of a password sign-in: never the password, and for an unknown account not the typed name either (it may be a mistyped password).</summary>
-    private Task RecordAsync(string outcome, ApplicationUser? user, string? reason) =>
-        audit.RecordSignInAsync(user, "sign_in.password", outcome, AuthorizeReturnUrl.ClientIdOf(ReturnUrl), reason is null ? null : new { Reason = reason });
+    private Task RecordAsync(string outcome, ApplicationUser? user, string? reason)
+    {
+        metrics.SignIn("password", outcome == AuditOutcomes.Success, reason);
+        return audit.RecordSignInAsync(user, "sign_in.password", outcome, AuthorizeReturnUrl.ClientIdOf(ReturnUrl), reason is null ? null : new { Reason = reason });
+    }
 
     /// <summary>
     /// Sends the browser to the provider. The OAuth handler keeps the return URL in its protected state and, once the
