@@ -9,7 +9,14 @@
 //   - a confidential client (client_secret_basic) allowed authorization_code + refresh_token + client_credentials, PKCE
 //     required and S256 only; a second confidential client, the resource server, allowed to introspect;
 //   - JWT access tokens, signed and not encrypted (DisableAccessTokenEncryption), 10 minutes, for the resource named by
-//     the RFC 8707 `resource` parameter; ID tokens 10 minutes, codes 60 s;
+//     the RFC 8707 `resource` parameter; ID tokens 10 minutes, codes 60 s. Two differences OpenIddict imposes:
+//     * run.sh gives it RESOURCE with a trailing slash ("https://api.bench.test/"): OpenIddict keeps the resources it
+//       accepts as URIs, which gives an empty path a "/", and then refuses the indicator without it (invalid_target);
+//     * the access tokens' audiences are the resource and the resource server's client id (API_ID): OpenIddict lets a
+//       client introspect an access token only when it is one of the token's audiences or its presenter (otherwise
+//       {"active":false}); ours instead links the resource server's client to its resource;
+//   - client secrets stored as OpenIddict stores them (its default hash, PBKDF2), checked on every request that
+//     authenticates a client;
 //   - reference refresh tokens (UseReferenceRefreshTokens), rolling (OpenIddict's default: a new one on every use, the
 //     used one marked redeemed), with no reuse leeway (SetRefreshTokenReuseLeeway(TimeSpan.Zero)), sliding 14 days;
 //   - codes, tokens and authorizations stored through OpenIddict.EntityFrameworkCore in SQLite, with the SQLite settings
@@ -185,6 +192,7 @@ app.MapMethods("/connect/authorize", [HttpMethods.Get, HttpMethods.Post], async 
     var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
     identity.SetClaim(Claims.Subject, subject);
     identity.SetScopes(request.GetScopes());
+    // The resource asked for, and the resource server's client id, so that it may introspect the token (header comment).
     identity.SetResources([.. request.GetResources(), apiId]);
     identity.SetDestinations(static claim => claim.Type == Claims.Subject
         ? [Destinations.AccessToken, Destinations.IdentityToken]
