@@ -9,7 +9,8 @@
 // (key=value, read by bench/wrk/bench.lua) and the pools.
 //
 // Usage: node prepare.mjs KIND BASE_URL DIR POOL_SIZE [ALG]    (KIND: ours | peer | openiddict; ALG: RS256 (default) | ES256)
-// Environment: CLIENT_ID CLIENT_SECRET API_ID API_SECRET RESOURCE REDIRECT_URI, and for ours BENCH_USER BENCH_PASSWORD.
+// Environment: CLIENT_ID CLIENT_SECRET API_ID API_SECRET RESOURCE REDIRECT_URI, and for ours BENCH_USER BENCH_PASSWORD;
+// RACE_ROUNDS (default 3): refresh tokens for bench/race.mjs.
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -170,7 +171,7 @@ await signIn();
 
 // The refresh-token pools: one family per flow, so every measured request presents a token never used before. The
 // race pool (bench/race.mjs) holds a few more, one per round of simultaneous redemptions.
-const raceRounds = 3;
+const raceRounds = Number(process.env.RACE_ROUNDS || 3);
 const pools = { warmup: [], measure: [], race: [] };
 for (const [name, pool] of Object.entries(pools)) {
   while (pool.length < (name === 'race' ? raceRounds : poolSize)) {

@@ -17,7 +17,8 @@
 #
 # Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (16),
 # BENCH_TARGETS ("sqlite postgresql peer openiddict sqlite-es256 peer-es256"), BENCH_ROWS ("a b c d e f"; the ES256 targets run
-# only (a), and only when it is listed), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
+# only (a), and only when it is listed), BENCH_SERVER_CPU (0; a taskset list such as 0,1 also works), BENCH_LOAD_CPU (1),
+# BENCH_RACE_ROUNDS (3: rounds of bench/race.mjs per RS256 target).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +30,7 @@ targets=${BENCH_TARGETS:-sqlite postgresql peer openiddict sqlite-es256 peer-es2
 rows=${BENCH_ROWS:-a b c d e f}
 server_cpu=${BENCH_SERVER_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
+export RACE_ROUNDS=${BENCH_RACE_ROUNDS:-3} # read by prepare.mjs: one fresh refresh token per round of race.mjs
 pool_size=64 # refresh tokens per pool; at least one per connection, each used once (rotation continues the chain)
 ours_port=5080
 peer_port=5090
