@@ -9,8 +9,7 @@
 // round is a failure of rotation (the exit status is still 0: run.sh records the result, it does not judge it).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 
 const [base, dir, concurrencyArg = '10'] = process.argv.slice(2);
 if (!base || !dir) {
