@@ -1,20 +1,23 @@
 // Prepares one server for the measured runs of bench/run.sh, through the protocol only (no database access):
-//   - a sign-in session for the bench user (ours: the login form; oidc-provider: its interaction, see server.mjs),
-//   - two pools of fresh refresh tokens (warm-up and measured run), each from its own authorization-code flow,
+//   - a sign-in session for the bench user (ours: the login form; oidc-provider: its interaction, see server.mjs;
+//     OpenIddict: its sign-in page, which signs the bench user in without a form, see openiddict/Program.cs),
+//   - two pools of fresh refresh tokens (warm-up and measured run), each from its own authorization-code flow, and a
+//     few more for bench/race.mjs,
 //   - a live access token for the introspection row,
-// and checks on the way that both servers really issue what the bench claims (JWT access tokens for the resource signed
+// and checks on the way that each server really issues what the bench claims (JWT access tokens for the resource signed
 // with ALG, and verifiable with the server's published JWKS; introspection answering active:true). Writes DIR/wrk.conf
 // (key=value, read by bench/wrk/bench.lua) and the pools.
 //
-// Usage: node prepare.mjs KIND BASE_URL DIR POOL_SIZE [ALG]    (KIND: ours | peer; ALG: RS256 (default) | ES256)
-// Environment: CLIENT_ID CLIENT_SECRET API_ID API_SECRET RESOURCE REDIRECT_URI, and for ours BENCH_USER BENCH_PASSWORD.
+// Usage: node prepare.mjs KIND BASE_URL DIR POOL_SIZE [ALG]    (KIND: ours | peer | openiddict; ALG: RS256 (default) | ES256)
+// Environment: CLIENT_ID CLIENT_SECRET API_ID API_SECRET RESOURCE REDIRECT_URI, and for ours BENCH_USER BENCH_PASSWORD;
+// RACE_ROUNDS (default 3): refresh tokens for bench/race.mjs.
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [kind, base, dir, poolArg, alg = 'RS256'] = process.argv.slice(2);
-if (!['ours', 'peer'].includes(kind) || !base || !dir || !poolArg || !['RS256', 'ES256'].includes(alg)) {
-  console.error('usage: node prepare.mjs ours|peer BASE_URL DIR POOL_SIZE [RS256|ES256]');
+if (!['ours', 'peer', 'openiddict'].includes(kind) || !base || !dir || !poolArg || !['RS256', 'ES256'].includes(alg)) {
+  console.error('usage: node prepare.mjs ours|peer|openiddict BASE_URL DIR POOL_SIZE [RS256|ES256]');
   process.exit(2);
 }
 const poolSize = Number(poolArg);
@@ -74,7 +77,9 @@ const discovery = await discoveryResponse.json();
 const path = (url) => new URL(url).pathname;
 
 async function signIn() {
-  if (kind === 'peer') return; // the first authorization request signs in through server.mjs's interaction handler
+  // The first authorization request signs in: through server.mjs's interaction handler (peer), or through the
+  // OpenIddict server's sign-in page, which signs the bench user in without a form (openiddict/Program.cs).
+  if (kind !== 'ours') return;
   const page = await request(`${base}/account/login?ReturnUrl=%2F`);
   if (page.status !== 200) await fail('login page', page);
   const html = await page.text();
@@ -164,10 +169,12 @@ function expectJwt(what, value) {
 
 await signIn();
 
-// The refresh-token pools: one family per flow, so every measured request presents a token never used before.
-const pools = { warmup: [], measure: [] };
-for (const pool of Object.values(pools)) {
-  while (pool.length < poolSize) {
+// The refresh-token pools: one family per flow, so every measured request presents a token never used before. The
+// race pool (bench/race.mjs) holds a few more, one per round of simultaneous redemptions.
+const raceRounds = Number(process.env.RACE_ROUNDS || 3);
+const pools = { warmup: [], measure: [], race: [] };
+for (const [name, pool] of Object.entries(pools)) {
+  while (pool.length < (name === 'race' ? raceRounds : poolSize)) {
     const tokens = await codeFlow('openid offline_access api', resource, kind === 'peer');
     if (!tokens.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(tokens)}`);
     pool.push(tokens.refresh_token);
@@ -181,9 +188,10 @@ expectJwt('id token', viaCode.id_token);
 const viaClient = await token({ grant_type: 'client_credentials', scope: 'api', resource });
 expectJwt('access token (client_credentials)', viaClient.access_token);
 
-// The introspection row's token: ours introspects its JWT; oidc-provider refuses JWTs (unsupported_token_type), so it
-// gets its only introspectable kind, an opaque access token for the same API (see oidc-provider/server.mjs).
-const introspected = kind === 'ours' ? viaCode.access_token : (await codeFlow('openid api', `${resource}/opaque`, false)).access_token;
+// The introspection row's token: ours and OpenIddict introspect their JWT; oidc-provider refuses JWTs
+// (unsupported_token_type), so it gets its only introspectable kind, an opaque access token for the same API (see
+// oidc-provider/server.mjs).
+const introspected = kind !== 'peer' ? viaCode.access_token : (await codeFlow('openid api', `${resource}/opaque`, false)).access_token;
 const check = await request(discovery.introspection_endpoint, {
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(api) },
@@ -192,7 +200,12 @@ const check = await request(discovery.introspection_endpoint, {
 const checked = await check.json();
 if (check.status !== 200 || checked.active !== true) throw new Error(`introspection: ${check.status} ${JSON.stringify(checked)}`);
 
-const sessionCookie = jar.header((name) => (kind === 'ours' ? /^(__Host-)?idsrv\.session/.test(name) : name.startsWith('_session')));
+const sessionCookies = {
+  ours: (name) => /^(__Host-)?idsrv\.session/.test(name),
+  peer: (name) => name.startsWith('_session'),
+  openiddict: (name) => name === 'bench.session',
+};
+const sessionCookie = jar.header(sessionCookies[kind]);
 if (!sessionCookie) throw new Error('no session cookie');
 const { verifier, challenge } = pkce();
 const conf = {
@@ -214,4 +227,5 @@ const conf = {
 writeFileSync(join(dir, 'wrk.conf'), Object.entries(conf).map(([k, v]) => `${k}=${v}\n`).join(''));
 writeFileSync(join(dir, 'refresh-warmup.txt'), pools.warmup.join('\n') + '\n');
 writeFileSync(join(dir, 'refresh-measure.txt'), pools.measure.join('\n') + '\n');
+writeFileSync(join(dir, 'refresh-race.txt'), pools.race.join('\n') + '\n');
 console.log(`prepared ${kind}: ${alg} tokens, ${poolSize}+${poolSize} refresh tokens, session cookie, introspection token (${introspected.split('.').length === 3 ? 'JWT' : 'opaque'})`);

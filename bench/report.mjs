@@ -7,8 +7,9 @@ const lines = readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map(
 const versions = readFileSync(versionsFile, 'utf8').trim();
 
 // Each line of the table: a row of the load, measured on some targets, compared with a peer and a signing ceiling.
-// The ES256 line is row (a) again, on the targets that sign ES256, next to the RS256 one.
-const rs256 = ['sqlite', 'postgresql', 'peer'];
+// The ES256 line is row (a) again, on the targets that sign ES256, next to the RS256 one. OpenIddict is the second
+// comparison: its columns appear when it ran.
+const rs256 = ['sqlite', 'postgresql', 'peer', 'openiddict'];
 const rows = [
   { id: 'a', name: '(a) client_credentials', signatures: 1, targets: rs256, peer: 'peer', ceiling: 'rs256' },
   { id: 'a', name: '(a) client_credentials, ES256', signatures: 1, targets: ['sqlite-es256', 'peer-es256'], peer: 'peer-es256', ceiling: 'es256' },
@@ -22,6 +23,7 @@ const targets = [
   { id: 'sqlite', name: 'ours, SQLite' },
   { id: 'postgresql', name: 'ours, PostgreSQL' },
   { id: 'peer', name: 'oidc-provider' },
+  { id: 'openiddict', name: 'OpenIddict' },
   { id: 'sqlite-es256', name: 'ours, SQLite, ES256' },
   { id: 'peer-es256', name: 'oidc-provider, ES256' },
 ];
@@ -52,24 +54,31 @@ function cpuPerUnit(target, row) {
 const ms = (us) => (us / 1000).toFixed(2);
 const fixed = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 
+const withOpenIddict = lines.some((l) => l.target === 'openiddict' && l.row);
+const ours = (id) => !['peer', 'peer-es256', 'openiddict'].includes(id);
+
 const out = [];
 out.push('```', versions);
 if (ceilings.rs256) out.push(`RS256 ceiling (openssl speed -seconds 3 rsa2048, one core): ${ceilings.rs256} sign/s`);
 if (ceilings.es256) out.push(`ES256 ceiling (openssl speed -seconds 3 ecdsap256, one core): ${ceilings.es256} sign/s`);
 out.push('```', '');
 // "vs signing limit": against the ceiling of the row's algorithm (RS256, or ES256 on the ES256 line).
-out.push('| Row | Server | req/s | p50 ms | p99 ms | errors | vs oidc-provider | vs signing limit | CPU µs/req | vs oidc-provider, CPU |');
-out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+out.push('| Row | Server | req/s | p50 ms | p99 ms | errors | vs oidc-provider | vs signing limit | CPU µs/req | vs oidc-provider, CPU |'
+  + (withOpenIddict ? ' vs OpenIddict | vs OpenIddict, CPU |' : ''));
+out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|' + (withOpenIddict ? '--:|--:|' : ''));
 const ratios = {};
 const cpuRatios = {};
 for (const row of rows) {
   const peerRate = rate(result(row.peer, row.id), row.id);
   const peerCpu = cpuPerUnit(row.peer, row.id);
+  const openiddictRate = row.targets.includes('openiddict') ? rate(result('openiddict', row.id), row.id) : undefined;
+  const openiddictCpu = row.targets.includes('openiddict') ? cpuPerUnit('openiddict', row.id) : undefined;
   const ceiling = ceilings[row.ceiling];
   for (const id of row.targets) {
     const r = result(id, row.id);
     if (!r) continue;
     const value = rate(r, row.id);
+    // Ours against each of the two others; OpenIddict against oidc-provider too (it is a server like ours).
     const versusPeer = id !== row.peer && peerRate ? value / peerRate : undefined;
     ratios[`${id}.${row.id}`] = versusPeer;
     const cpu = cpuPerUnit(id, row.id);
@@ -78,8 +87,20 @@ for (const row of rows) {
     const versusSigning = row.signatures && ceiling ? `${((value * row.signatures / ceiling) * 100).toFixed(0)} %` : '';
     out.push(`| ${row.name} | ${targetName(id)} | ${fixed(value)} | ${ms(r.p50_us)} | ${ms(r.p99_us)} | ${errors(r)} | `
       + `${versusPeer ? versusPeer.toFixed(2) + 'x' : ''} | ${versusSigning} | ${cpu ? cpu.toFixed(0) : ''} | `
-      + `${versusPeerCpu ? versusPeerCpu.toFixed(2) + 'x' : ''} |`);
+      + `${versusPeerCpu ? versusPeerCpu.toFixed(2) + 'x' : ''} |`
+      + (withOpenIddict
+        ? ` ${ours(id) && openiddictRate ? (value / openiddictRate).toFixed(2) + 'x' : ''} | `
+          + `${ours(id) && openiddictCpu && cpu ? (openiddictCpu / cpu).toFixed(2) + 'x' : ''} |`
+        : ''));
   }
+}
+// bench/race.mjs: simultaneous redemptions of one refresh token, per round how many got tokens (1 is right) and how many
+// of the winners' new refresh tokens still worked afterwards (more than 1 is a family forked into live chains).
+const races = targets.map((t) => ({ name: t.name, race: lines.find((l) => l.target === t.id && l.meta === 'race')?.result })).filter((r) => r.race);
+if (races.length) {
+  out.push('', `| Server | ${races[0].race.concurrency} simultaneous redemptions of one refresh token: winners per round | their new refresh tokens still working |`);
+  out.push('|---|--:|--:|');
+  for (const { name, race } of races) out.push(`| ${name} | ${race.winners.join(', ')} | ${race.chains.join(', ')} |`);
 }
 const loads = lines.filter((l) => l.load_before !== undefined).map((l) => l.load_before);
 if (loads.length) {

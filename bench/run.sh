@@ -2,20 +2,23 @@
 # The benchmark, start to finish, in one command:  bench/run.sh
 #
 # On a fresh Debian machine (2+ cores) it installs what it needs (wrk, PostgreSQL, Node's oidc-provider from
-# bench/oidc-provider/package-lock.json), builds our server in Release, then measures, one after the other:
-#   ours on SQLite, ours on PostgreSQL (a throwaway cluster), and panva's oidc-provider (the peer), all signing RS256,
-#   then ours on SQLite and oidc-provider again, both signing ES256 with one P-256 key, on row (a) only,
+# bench/oidc-provider/package-lock.json), builds our server and a stock OpenIddict 7.9 server (bench/openiddict/) in
+# Release, then measures, one after the other:
+#   ours on SQLite, ours on PostgreSQL (a throwaway cluster), panva's oidc-provider (the peer) and OpenIddict on SQLite,
+#   all signing RS256, then ours on SQLite and oidc-provider again, both signing ES256 with one P-256 key, on row (a) only,
 # each pinned to core 0 (PostgreSQL too: the whole server side shares one core), with wrk pinned to core 1,
 # over loopback only. Rows (16 connections, a warm-up, then a measured run each):
 #   (a) client_credentials  (b) refresh-token rotation  (c) authorization code + PKCE with a signed-in user
 #   (d) introspection of a live access token  (e) GET JWKS  (f) GET discovery
-# plus `openssl speed rsa2048` and `openssl speed ecdsap256` on the same core as the RS256 and ES256 ceilings. It prints
+# plus `openssl speed rsa2048` and `openssl speed ecdsap256` on the same core as the RS256 and ES256 ceilings, and after
+# the rows of each RS256 target, bench/race.mjs: 10 simultaneous redemptions of one refresh token, three rounds. It prints
 # one table (bench/report.mjs) and keeps the raw results and server logs in bench/results/<time>/ (gitignored).
 # BENCHMARKS.md explains every figure.
 #
 # Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (16),
-# BENCH_TARGETS ("sqlite postgresql peer sqlite-es256 peer-es256"), BENCH_ROWS ("a b c d e f"; the ES256 targets run
-# only (a), and only when it is listed), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
+# BENCH_TARGETS ("sqlite postgresql peer openiddict sqlite-es256 peer-es256"), BENCH_ROWS ("a b c d e f"; the ES256 targets run
+# only (a), and only when it is listed), BENCH_SERVER_CPU (0; a taskset list such as 0,1 also works), BENCH_LOAD_CPU (1),
+# BENCH_RACE_ROUNDS (3: rounds of bench/race.mjs per RS256 target).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,13 +26,15 @@ repo=$(dirname "$here")
 duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-5}
 connections=${BENCH_CONNECTIONS:-16}
-targets=${BENCH_TARGETS:-sqlite postgresql peer sqlite-es256 peer-es256}
+targets=${BENCH_TARGETS:-sqlite postgresql peer openiddict sqlite-es256 peer-es256}
 rows=${BENCH_ROWS:-a b c d e f}
 server_cpu=${BENCH_SERVER_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
+export RACE_ROUNDS=${BENCH_RACE_ROUNDS:-3} # read by prepare.mjs: one fresh refresh token per round of race.mjs
 pool_size=64 # refresh tokens per pool; at least one per connection, each used once (rotation continues the chain)
 ours_port=5080
 peer_port=5090
+openiddict_port=5070
 pg_port=${BENCH_PG_PORT:-55432}
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -115,7 +120,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------------------------
-# Shared configuration: the same clients, resource, key and user on both servers
+# Shared configuration: the same clients, resource, key and user on every server
 # ---------------------------------------------------------------------------------------------------------------
 export CLIENT_ID=bench-app API_ID=bench-api
 CLIENT_SECRET=$(openssl rand -hex 32)
@@ -174,6 +179,14 @@ if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql "* || " $tar
         || { tail -n 30 "$work/build.log" >&2; die "server build failed"; }
     timeout 600 dotnet build "$here/Setup/Setup.csproj" -c Release -o "$work/setup" >>"$work/build.log" 2>&1 \
         || { tail -n 30 "$work/build.log" >&2; die "setup build failed"; }
+fi
+if [[ " $targets " == *" openiddict "* ]]; then
+    log "building the OpenIddict server (Release)"
+    # Published like ours: for this machine's runtime identifier, ReadyToRun, the same runtime settings (its csproj).
+    rid=$(dotnet --info | awk '/^ *RID:/ { print $2; exit }')
+    timeout 900 dotnet publish "$here/openiddict/OpenIddictBench.csproj" -c Release -r "${rid:-linux-x64}" --self-contained false \
+        -o "$work/openiddict" -p:UseAppHost=true >>"$work/build.log" 2>&1 \
+        || { tail -n 30 "$work/build.log" >&2; die "OpenIddict server build failed"; }
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -258,6 +271,25 @@ start_peer() {
     log "$target: first discovery answer ${startup_ms} ms after start"
 }
 
+# The stock OpenIddict server (bench/openiddict/Program.cs): the same clients, key and user, a fresh SQLite database in
+# a folder of its own. Its database is created and its clients registered before it listens: ready when it answers.
+# Its resource indicator is RESOURCE with a trailing slash: OpenIddict keeps the resources it accepts as URIs, which
+# gives "https://api.bench.test" a "/" path, and then refuses the indicator without it (invalid_target).
+openiddict_resource="${RESOURCE%/}/"
+start_openiddict() {
+    local target=$1 key=$2
+    local start_ns
+    start_ns=$(date +%s%N)
+    # Its working folder is the published one, away from the database: nothing there changes during the run.
+    (cd "$work/openiddict" && exec env PORT=$openiddict_port ISSUER="http://127.0.0.1:$openiddict_port" SIGNING_KEY="$key" \
+        USER_ID="$BENCH_USER" DATA_DIR="$work/$target-data" RESOURCE="$openiddict_resource" \
+        taskset -c "$server_cpu" "$work/openiddict/openiddict-bench") >"$work/$target.log" 2>&1 &
+    server_pid=$!
+    startup_ms=$(wait_for_discovery "http://127.0.0.1:$openiddict_port" "$start_ns")
+    ready_ms=$startup_ms
+    log "$target: first discovery answer ${startup_ms} ms after start"
+}
+
 start_postgres() {
     local folder="$work/pg"
     mkdir -p "$folder/sockets"
@@ -295,11 +327,13 @@ server_side_ticks() {
 ticks_per_s=$(getconf CLK_TCK)
 
 # run_rows TARGET BASE_URL ALG ROWS: prepares the server (checking its tokens are ALG JWTs), then warm-up and measured
-# run of each row in ROWS.
+# run of each row in ROWS, then (RS256 targets) the refresh-token race.
 run_rows() {
-    local target=$1 base=$2 alg=$3 target_rows=$4 dir="$work/$1"
+    local target=$1 base=$2 alg=$3 target_rows=$4 dir="$work/$1" kind=ours resource=$RESOURCE
     mkdir -p "$dir"
-    timeout 300 node "$here/prepare.mjs" "$([[ $target == peer* ]] && echo peer || echo ours)" "$base" "$dir" "$pool_size" "$alg" >&2 \
+    [[ $target == peer* ]] && kind=peer
+    [[ $target == openiddict* ]] && { kind=openiddict; resource=$openiddict_resource; }
+    RESOURCE=$resource timeout 300 node "$here/prepare.mjs" "$kind" "$base" "$dir" "$pool_size" "$alg" >&2 \
         || die "$target: preparing the runs failed"
     local row phase seconds pool output ticks_before ticks_after load
     for row in $target_rows; do
@@ -321,6 +355,13 @@ run_rows() {
     local rss_kb
     rss_kb=$(ps -o rss= -p "$server_pid" | tr -d ' ')
     record "{\"target\":\"$target\",\"meta\":\"process\",\"rss_kb\":$rss_kb,\"startup_ms\":$startup_ms,\"ready_ms\":$ready_ms}"
+    # After the RSS, so the race's few requests do not count in it. The ES256 targets would repeat their RS256 twin.
+    if [[ $es256_targets != *" $target "* ]]; then
+        local race
+        race=$(timeout 120 node "$here/race.mjs" "$base" "$dir" 10 2>>"$work/$target-race.log") || die "$target: the refresh-token race failed"
+        record "{\"target\":\"$target\",\"meta\":\"race\",\"result\":$race}"
+        log "$target (race): $race"
+    fi
 }
 
 for target in $targets; do
@@ -344,6 +385,11 @@ for target in $targets; do
         peer)
             start_peer peer "$signing_key" RS256
             run_rows peer "http://127.0.0.1:$peer_port" RS256 "$rows"
+            stop_server
+            ;;
+        openiddict)
+            start_openiddict openiddict "$signing_key"
+            run_rows openiddict "http://127.0.0.1:$openiddict_port" RS256 "$rows"
             stop_server
             ;;
         # The ES256 pair: only (a), the row the issue sets an ES256 target for; the others would repeat the RS256
@@ -370,6 +416,9 @@ done
     echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(uname -r)"
     echo ".NET: $(dotnet --list-runtimes | awk '/Microsoft.AspNetCore.App/ { v = $2 } END { print "ASP.NET Core " v }'), SDK $(dotnet --version)"
     echo "peer: oidc-provider $(node -p "require('$here/oidc-provider/node_modules/oidc-provider/package.json').version") on Node.js $(node --version)"
+    if [[ " $targets " == *" openiddict "* ]]; then
+        echo "OpenIddict: $(sed -n 's/.*Include="OpenIddict.AspNetCore" Version="\([^"]*\)".*/\1/p' "$repo/Directory.Packages.props") (OpenIddict.AspNetCore + OpenIddict.EntityFrameworkCore, SQLite)"
+    fi
     echo "tools: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$pg_bin/postgres" --version), $(openssl version | cut -d' ' -f1-2)"
     echo "load: wrk -t1 -c$connections, ${warmup} s warm-up then ${duration} s per row; server (and PostgreSQL) on core $server_cpu, wrk on core $load_cpu"
 } >"$results/versions.txt"
