@@ -118,7 +118,7 @@ public sealed class ProviderEmailTests(FederationServer server)
         }).Build();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddAuthentication().AddDiscord(configuration, secureCookies: true);
+        services.AddAuthentication().AddDiscordSignIn(configuration, secureCookies: true);
         using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptionsMonitor<OAuthOptions>>().Get(DiscordProvider.Scheme);

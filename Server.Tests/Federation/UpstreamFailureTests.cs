@@ -86,6 +86,7 @@ public sealed class UpstreamFailureTests(FederationServer server)
     [InlineData("GitHub", StandInFailure.TokenError, "GitHub could not sign you in")]
     [InlineData("Discord", StandInFailure.TokenConnectionDrop, "We could not reach Discord")]
     [InlineData("Microsoft", StandInFailure.UserInfoServerError, "Microsoft could not sign you in")]
+    [InlineData("Google", StandInFailure.UserInfoServerError, "Google could not sign you in")]
     [InlineData("Google", StandInFailure.UserInfoMalformed, "Google sent an answer we could not understand")]
     [InlineData("GitHub", StandInFailure.UserInfoMalformed, "GitHub sent an answer we could not understand")]
     public async Task Failures_after_the_redirect_back_show_a_friendly_page_and_create_no_user(string scheme, StandInFailure failure, string expected)

@@ -14,7 +14,7 @@ public static class DiscordProvider
     private const string Cdn = "https://cdn.discordapp.com";
     private const string Api = "https://discord.com/api/v10";
 
-    public static AuthenticationBuilder AddDiscord(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
+    public static AuthenticationBuilder AddDiscordSignIn(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
     {
         var (settings, _) = ProviderSettings.Read(configuration, Scheme);
         if (settings is null)

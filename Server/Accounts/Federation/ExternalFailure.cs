@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.WebUtilities;
@@ -71,6 +72,18 @@ public static class ExternalFailure
             if (failure is ExternalProviderException known)
             {
                 return known.Reason;
+            }
+
+            // The Google handler fetches the userinfo itself: an error status there is an HttpRequestException that
+            // carries no transport error (no HttpRequestError, no inner exception), and a body that is not JSON a JsonException.
+            if (failure is HttpRequestException { HttpRequestError: HttpRequestError.Unknown, StatusCode: null, InnerException: null })
+            {
+                return ExternalFailureReason.ProviderError;
+            }
+
+            if (failure is JsonException)
+            {
+                return ExternalFailureReason.Malformed;
             }
 
             if (failure is HttpRequestException or TaskCanceledException or TimeoutException)

@@ -11,10 +11,10 @@ public static class FederationRegistration
         // Same rule as the session cookie: Secure whenever the issuer is https.
         var secureCookies = configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;
         authentication
-            .AddGoogle(configuration, secureCookies)
-            .AddGitHub(configuration, secureCookies)
-            .AddDiscord(configuration, secureCookies)
-            .AddMicrosoft(configuration, secureCookies);
+            .AddGoogleSignIn(configuration, secureCookies)
+            .AddGitHubSignIn(configuration, secureCookies)
+            .AddDiscordSignIn(configuration, secureCookies)
+            .AddMicrosoftSignIn(configuration, secureCookies);
 
         // The external cookie carries the provider's answer for a few minutes, from the handler to the callback page.
         authentication.Services.ConfigureExternalCookie(options =>

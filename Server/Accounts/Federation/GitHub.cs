@@ -18,7 +18,7 @@ public static class GitHubProvider
     public const string Scheme = "GitHub";
     private const string ApiVersion = "2022-11-28";
 
-    public static AuthenticationBuilder AddGitHub(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
+    public static AuthenticationBuilder AddGitHubSignIn(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
     {
         var (settings, section) = ProviderSettings.Read(configuration, Scheme);
         if (settings is null)

@@ -1,18 +1,29 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Google;
 using Microsoft.AspNetCore.Authentication.OAuth;
 
 namespace IdentityServer.Accounts.Federation;
 
 /// <summary>
-/// Sign-in with Google: OAuth 2.0 authorization code flow with PKCE, then the OpenID Connect userinfo endpoint
-/// (Core §5.3) for <c>sub</c>, <c>name</c>, <c>email</c>, <c>email_verified</c>, <c>hd</c> and <c>picture</c>.
-/// Endpoints from https://accounts.google.com/.well-known/openid-configuration.
+/// Sign-in with Google through ASP.NET Core's Google handler (<c>Microsoft.AspNetCore.Authentication.Google</c>):
+/// OAuth 2.0 authorization code flow with PKCE, then the OpenID Connect userinfo endpoint (Core §5.3) for <c>sub</c>,
+/// <c>name</c>, <c>email</c>, <c>email_verified</c>, <c>hd</c> and <c>picture</c>, which the handler fetches and hands to
+/// <c>OnCreatingTicket</c> as <see cref="OAuthCreatingTicketContext.User"/>. Endpoints from
+/// https://accounts.google.com/.well-known/openid-configuration.
 /// </summary>
 public static class GoogleProvider
 {
-    public const string Scheme = "Google";
+    public const string Scheme = GoogleDefaults.AuthenticationScheme;
 
-    public static AuthenticationBuilder AddGoogle(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
+    /// <summary>
+    /// The discovery document's <c>userinfo_endpoint</c>. The handler's own default (<see cref="GoogleDefaults.UserInformationEndpoint"/>,
+    /// <c>https://www.googleapis.com/oauth2/v3/userinfo</c> in 10.0) is Google's older OAuth2 API; the OpenID Connect one
+    /// is the endpoint whose claims (Core §5.1, <c>email_verified</c> included) Google documents.
+    /// </summary>
+    public const string UserInformationEndpoint = "https://openidconnect.googleapis.com/v1/userinfo";
+
+    /// <summary>Named apart from the package's <c>AddGoogle</c>, which this calls.</summary>
+    public static AuthenticationBuilder AddGoogleSignIn(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
     {
         var (settings, _) = ProviderSettings.Read(configuration, Scheme);
         if (settings is null)
@@ -20,31 +31,34 @@ public static class GoogleProvider
             return authentication;
         }
 
-        return authentication.AddOAuth(Scheme, "Google", options =>
+        return authentication.AddGoogle(Scheme, "Google", options =>
         {
             settings.ApplyTo(options, Scheme,
-                authorizationEndpoint: "https://accounts.google.com/o/oauth2/v2/auth",
-                tokenEndpoint: "https://oauth2.googleapis.com/token",
-                userInformationEndpoint: "https://openidconnect.googleapis.com/v1/userinfo",
-                secureCookies, ReadProfileAsync);
+                authorizationEndpoint: GoogleDefaults.AuthorizationEndpoint,
+                tokenEndpoint: GoogleDefaults.TokenEndpoint,
+                userInformationEndpoint: UserInformationEndpoint,
+                secureCookies, ReadProfile);
+            // GoogleOptions starts with these three; stated here so that a change of the package's defaults changes nothing.
+            options.Scope.Clear();
             options.Scope.Add("openid");
             options.Scope.Add("email");
             options.Scope.Add("profile");
         });
     }
 
-    private static async Task<ExternalProfile> ReadProfileAsync(OAuthCreatingTicketContext context)
+    /// <summary>The userinfo JSON the handler already fetched (it threw on an error status, which <see cref="ExternalFailure"/> reports).</summary>
+    private static Task<ExternalProfile> ReadProfile(OAuthCreatingTicketContext context)
     {
-        using var json = await ProviderUserInfo.GetAsync(context, context.Options.UserInformationEndpoint);
-        var user = json.RootElement;
+        var user = context.User;
         var email = ProviderUserInfo.OptionalString(user, "email");
-        return ExternalProfile.Create(
+        // OpenID Connect Core §5.7: only sub identifies the person at Google; the email is a hint, trusted below.
+        return Task.FromResult(ExternalProfile.Create(
             ProviderUserInfo.RequiredId(user, "sub"),
             email,
             IsAuthoritative(email, ProviderUserInfo.IsTrue(user, "email_verified"), ProviderUserInfo.OptionalString(user, "hd")),
             ProviderUserInfo.OptionalString(user, "name"),
             handle: email?.Split('@')[0],
-            ProviderUserInfo.OptionalString(user, "picture"));
+            ProviderUserInfo.OptionalString(user, "picture")));
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public static class MicrosoftProvider
 {
     public const string Scheme = "Microsoft";
 
-    public static AuthenticationBuilder AddMicrosoft(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
+    public static AuthenticationBuilder AddMicrosoftSignIn(this AuthenticationBuilder authentication, IConfiguration configuration, bool secureCookies)
     {
         var (settings, section) = ProviderSettings.Read(configuration, Scheme);
         if (settings is null)

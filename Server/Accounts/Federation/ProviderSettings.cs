@@ -59,6 +59,9 @@ public sealed class ProviderSettings
         // with a top-level GET, which Lax cookies accompany; None would need Secure, which plain-http loopback lacks.
         options.CorrelationCookie.SameSite = SameSiteMode.Lax;
         options.CorrelationCookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        // The claims of the external cookie are our cleaned profile alone (ExternalProfile.AddTo): the Google handler's
+        // default claim actions would add the raw values first, and those would be the ones read back.
+        options.ClaimActions.Clear();
         options.Events.OnCreatingTicket = async context =>
         {
             var profile = await readProfile(context);
