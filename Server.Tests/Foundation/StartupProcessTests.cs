@@ -102,6 +102,56 @@ public sealed class StartupProcessTests : IDisposable
         Assert.False(server.StandardOutput.Contains("crit", StringComparison.Ordinal), server.StandardOutput);
     }
 
+    [Fact]
+    public async Task A_probe_polling_a_starting_server_adds_no_log_line_per_poll_and_development_lines_carry_a_readable_scope()
+    {
+        var issuer = $"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}";
+        using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
+            ["Logging__LogLevel__Default"] = "Information",
+        }, _folder.Path, "--urls", issuer);
+
+        // Polls from the start until ready, as an orchestrator's probe does: the database is still being prepared for
+        // the first answers (503), which must not each add log lines.
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var notReady = 0;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60) && !server.HasExited, server.StandardOutput + server.StandardError);
+            try
+            {
+                var status = (await client.GetAsync(new Uri(issuer + "/health/ready"))).StatusCode;
+                if (status == HttpStatusCode.OK)
+                {
+                    break;
+                }
+
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+                notReady++;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(20);
+        }
+
+        // A request that logs (an unknown client at the authorization endpoint) shows the correlation scope.
+        await client.GetAsync(new Uri(issuer + "/connect/authorize?client_id=nobody&response_type=code"));
+        await Task.Delay(500);
+
+        var output = server.StandardOutput;
+        Assert.DoesNotContain("Health check", output, StringComparison.Ordinal);
+        Assert.Single(output.Split('\n'), l => l.Contains("/health/ready answers 503 until it is done", StringComparison.Ordinal));
+        Assert.DoesNotContain("KeyValuePair", output, StringComparison.Ordinal);
+        Assert.Contains("CorrelationId:", output, StringComparison.Ordinal);
+        Assert.True(notReady > 0, "no probe saw the server starting");
+    }
+
     private static async Task<string> ReadDiscoveryAsync(ServerProcess server, string issuer)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };

@@ -18,6 +18,7 @@ public static class DatabaseRegistration
         services.AddSingleton<DatabaseStartup>();
         services.AddHostedService<DatabaseStartupService>();
         // Readiness: /health/ready (see ObservabilitySetup.MapHealth) answers 503 until the start's database work is done.
+        services.AddLogging(logging => logging.QuietStartingProbes());
         services.AddHealthChecks()
             .AddCheck<DatabaseStartupHealthCheck>("database-startup", tags: ["ready"])
             .AddCheck<DatabaseConnectionHealthCheck>("database", tags: ["ready"]);

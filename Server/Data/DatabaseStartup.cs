@@ -64,6 +64,8 @@ internal sealed class DatabaseStartupService(
             return startup.RunAsync(() => MigrateAndSeedAsync(cancellationToken));
         }
 
+        logger.LogInformation("Preparing the database beside the server: /health/ready answers 503 until it is done");
+
         // Once the server listens, and on a thread of its own: on a small machine the database work and the server's
         // start share the cores, and SQLite's calls block the thread they run on; a pool thread would keep the first
         // requests (metadata, probes) queued behind it.
@@ -115,8 +117,9 @@ internal sealed class DatabaseStartupService(
 
 /// <summary>
 /// Ready only once the database is migrated and seeded. While that runs the check is Degraded, which /health/ready
-/// answers with 503 like Unhealthy (see MapHealth) but which the framework logs as a warning, not an error: a starting
-/// server is not failing.
+/// answers with 503 like Unhealthy (see MapHealth) but which is not logged at every poll (see
+/// <see cref="DatabaseStartupSetup.QuietStartingProbes"/>): a starting server is not failing, and the start said once
+/// that it prepares the database.
 /// </summary>
 internal sealed class DatabaseStartupHealthCheck(DatabaseStartup startup) : IHealthCheck
 {
@@ -128,7 +131,8 @@ internal sealed class DatabaseStartupHealthCheck(DatabaseStartup startup) : IHea
 
 /// <summary>
 /// Readiness: can the database be reached? Not asked while the start's database work runs (the database may not exist
-/// yet; <see cref="DatabaseStartupHealthCheck"/> already says Degraded then), so a starting server logs no failed query.
+/// yet), so a starting server logs no failed query: it answers Healthy then, as <see cref="DatabaseStartupHealthCheck"/>
+/// alone says the server is not ready yet.
 /// </summary>
 internal sealed class DatabaseConnectionHealthCheck(DatabaseStartup startup, IdentityDbContext db) : IHealthCheck
 {
@@ -136,7 +140,7 @@ internal sealed class DatabaseConnectionHealthCheck(DatabaseStartup startup, Ide
     {
         if (!startup.IsReady)
         {
-            return HealthCheckResult.Degraded("Not checked while the database is prepared.");
+            return HealthCheckResult.Healthy("Not checked while the database is prepared.");
         }
 
         return await db.Database.CanConnectAsync(cancellationToken)
@@ -147,6 +151,14 @@ internal sealed class DatabaseConnectionHealthCheck(DatabaseStartup startup, Ide
 
 public static class DatabaseStartupSetup
 {
+    /// <summary>
+    /// The framework's health check service logs every check that is not Healthy, a Degraded one as a warning: a probe
+    /// polling a starting server would write a warning per poll. Only Unhealthy (an error: the database cannot be reached
+    /// or could not be prepared) is logged now; Degraded means starting, which the start logs once.
+    /// </summary>
+    public static ILoggingBuilder QuietStartingProbes(this ILoggingBuilder logging) =>
+        logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error);
+
     /// <summary>Adds data to put in the database at every start, after the migrations (<see cref="IDatabaseSeed"/>).</summary>
     public static IServiceCollection AddDatabaseSeed<TSeed>(this IServiceCollection services) where TSeed : class, IDatabaseSeed =>
         services.AddSingleton<IDatabaseSeed>(provider => provider.GetRequiredService<TSeed>());

@@ -30,7 +30,7 @@ public static class CorrelationId
 
         context.Items[ItemKey] = id;
         context.Response.Headers[HeaderName] = id;
-        using (logger.BeginScope(new KeyValuePair<string, object>[] { new("CorrelationId", id) }))
+        using (logger.BeginScope(new CorrelationScope(id)))
         {
             await next(context);
         }
@@ -38,4 +38,27 @@ public static class CorrelationId
 
     private static bool IsAcceptable(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+}
+
+/// <summary>
+/// The logging scope of a request: one named value for the JSON console (<c>"CorrelationId": "..."</c>) and
+/// <c>CorrelationId:...</c> in the single-line console (an array would print as its type name there).
+/// </summary>
+internal sealed class CorrelationScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private readonly KeyValuePair<string, object?> _value = new("CorrelationId", id);
+
+    public int Count => 1;
+
+    public KeyValuePair<string, object?> this[int index] =>
+        index == 0 ? _value : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        yield return _value;
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => "CorrelationId:" + _value.Value;
 }
