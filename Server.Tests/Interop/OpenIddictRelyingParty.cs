@@ -69,8 +69,10 @@ internal sealed class OpenIddictRelyingParty : IAsyncDisposable
             options.AllowAuthorizationCodeFlow().AllowRefreshTokenFlow().AllowClientCredentialsFlow();
             // The app's own state tokens (OpenIddict encrypts and signs its state parameter) need keys; nothing outlives the test.
             options.AddEphemeralEncryptionKey().AddEphemeralSigningKey();
-            // No OpenIddict database on the client side: the state token is self-contained (a web app that cares about
-            // replaying a state would keep token storage; the server's single-use code already stops a replayed callback).
+            // No OpenIddict database on the client side: the state token is self-contained, an encrypted JWT of about 4 KB
+            // in the state parameter (the server once refused it: AuthorizationRequestValidator.MaxStateLength). A web app
+            // that cares about replayed states keeps token storage; the server's single-use code already stops a replayed
+            // callback.
             options.DisableTokenStorage();
             options.SetRedirectionEndpointUris(CallbackPath[1..]).SetPostLogoutRedirectionEndpointUris(SignedOutPath[1..]);
             // The server's fake clock is the clock of every party here, as synchronized clocks are in production.
