@@ -189,6 +189,26 @@ public sealed class AuthorizeEndpointTests(SqliteServer server)
         Assert.False(string.IsNullOrEmpty(callback["code"]));
     }
 
+    [Fact]
+    public async Task A_stateless_clients_several_kilobyte_state_survives_the_sign_in_but_not_beyond_six_kilobytes()
+    {
+        // OpenIddict.Client without token storage sends its encrypted state token, about 4 KB (Interop/OpenIddictInteropTests);
+        // the 2 KB limit of the other parameters refused it. RFC 6749 §4.1.1 sets no length for state.
+        var client = await TestData.CreateClientAsync(server);
+        var user = await TestData.CreateUserAsync(server);
+        using var browser = new BrowserSession(server);
+        var state = new string('s', 5000);
+        var url = AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("state", state)]);
+
+        var callback = OAuthFlow.CallbackParameters(await OAuthFlow.SignInAsync(browser, await browser.GetAsync(url), user.UserName!), client);
+        Assert.Equal(state, callback["state"]);
+
+        var tooLong = new string('s', 6145);
+        var refusedUrl = AuthorizeRequests.Url(client, TestData.NewPkce().Challenge, [("state", tooLong)]);
+        var refused = AuthorizeRequests.AssertErrorRedirect(await browser.GetAsync(refusedUrl), client, "invalid_request", tooLong);
+        Assert.Contains("state parameter is too long", refused["error_description"], StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("https://evil.example/")]
     [InlineData("//evil.example/")]
