@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using IdentityServer.Admin;
 using IdentityServer.Clients;
@@ -261,6 +262,45 @@ public sealed partial class AdminCliTests(SqliteServer server)
     }
 
     private sealed record Run(int ExitCode, string Out, string Error);
+
+    [Fact]
+    public async Task A_service_account_from_the_cli_uses_the_admin_api_with_client_credentials_until_disabled()
+    {
+        var clientId = "ops-script-" + Guid.NewGuid().ToString("N")[..8];
+
+        var run = await RunAsync("clients", "add-service-account", "--client-id", clientId);
+
+        Assert.Equal(0, run.ExitCode);
+        var secret = SecretLine().Match(run.Out).Groups["value"].Value;
+        var http = server.CreateClient();
+        var (status, body, _) = await OAuthFlow.PostTokenAsync(http, new TestClient(clientId, secret, "", ""),
+            new() { ["grant_type"] = "client_credentials", ["scope"] = "admin" });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var api = new AdminApi(server.CreateClient(), body.GetProperty("access_token").GetString(), new ApplicationUser());
+
+        // It administers, and its changes are audited under its own name.
+        var newClient = AdminApi.WebClient();
+        var created = await api.PostAsync("/admin/api/clients", newClient);
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var createdId = (string)newClient["client_id"]!;
+        var audit = await server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking()
+            .Where(e => e.Target == "client:" + createdId && e.Action == "client.created").ToListAsync());
+        Assert.Equal(clientId, Assert.Single(audit).ActorId);
+        Assert.Contains(await server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Target == "client:" + clientId).ToListAsync()),
+            e => e.Action == "client.service_account_created" && e.ActorId.StartsWith("cli:", StringComparison.Ordinal));
+
+        // An admin edit of the service account keeps what makes it one (the API cannot grant it, nor take it away by accident).
+        var admin = await AdminApi.SharedAsync(server);
+        var definition = (await admin.GetAsync("/admin/api/clients/" + clientId)).Body;
+        var edit = JsonSerializer.Deserialize<Dictionary<string, object?>>(definition.GetRawText())!;
+        edit["client_name"] = "Nightly export";
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/clients/" + clientId, edit)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/admin/api/clients")).Status);
+
+        // Disabled, its token stops working at once.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/admin/api/clients/{clientId}/disable")).Status);
+        Assert.NotEqual(HttpStatusCode.OK, (await api.GetAsync("/admin/api/clients")).Status);
+    }
 
     private Task<Run> RunAsync(params string[] args) => RunAsync(args, input: "");
 

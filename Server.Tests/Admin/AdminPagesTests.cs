@@ -21,7 +21,7 @@ public sealed class AdminPagesTests(SqliteServer server)
         var user = await TestData.CreateUserAsync(server);
         using var browser = new BrowserSession(server);
         await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/account/login"), user.UserName!);
-        foreach (var path in Strings("/admin", "/admin/clients/new", "/admin/scopes", "/admin/audit"))
+        foreach (var path in Strings("/admin", "/admin/clients/new", "/admin/scopes", "/admin/audit", "/admin/api-reference"))
         {
             // Signed in, but not an admin: a 403 page that says so, not the sign-in form again.
             var page = await browser.GetAsync(path);
@@ -124,6 +124,30 @@ public sealed class AdminPagesTests(SqliteServer server)
 
         var audit = await browser.GetAsync("/admin/audit");
         Assert.Contains("client.grant_revoked", await audit.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_admin_opens_the_interactive_api_reference_of_the_openapi_description()
+    {
+        using var browser = await SignedInAdminAsync();
+
+        var page = await browser.GetAsync("/admin/api-reference");
+
+        Assert.True(page.StatusCode == HttpStatusCode.OK, page.RequestMessage!.RequestUri + " " + await page.Content.ReadAsStringAsync());
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("openapi/v1.json", html, StringComparison.Ordinal);
+        // Its one inline script runs by the nonce the page's policy names, fresh at every request.
+        var policy = page.Headers.GetValues("Content-Security-Policy").Single();
+        var nonce = System.Text.RegularExpressions.Regex.Match(policy, "'nonce-([^']+)'").Groups[1].Value;
+        Assert.True(nonce.Length >= 16, policy);
+        Assert.Contains($"nonce=\"{nonce}\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", policy.Split(';').Single(d => d.Trim().StartsWith("script-src", StringComparison.Ordinal)), StringComparison.Ordinal);
+        var again = await browser.GetAsync("/admin/api-reference/");
+        Assert.DoesNotContain(nonce, again.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+
+        // The description it shows.
+        var description = await browser.GetAsync("/openapi/v1.json");
+        Assert.Contains("/admin/api/clients", await description.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     private async Task<BrowserSession> SignedInAdminAsync()

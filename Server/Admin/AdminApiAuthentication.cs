@@ -55,7 +55,12 @@ public sealed class AdminApiAuthentication(
         var identity = new ClaimsIdentity(SchemeName, ClaimTypes.Name, ClaimTypes.Role);
         identity.AddClaim(new Claim(ClaimTypes.NameIdentifier, validated.Subject));
         // The person's name, for the audit log. (The admin check loads the same user again: from the unit of work, free.)
-        if (await users.FindByIdAsync(validated.Subject) is { UserName: { } userName })
+        if (validated.AuthorizationId is null)
+        {
+            // client_credentials: the caller is a client (a service account, if anything), named so in the audit log.
+            identity.AddClaim(new Claim(ClaimTypes.Name, "client:" + validated.ClientId));
+        }
+        else if (await users.FindByIdAsync(validated.Subject) is { UserName: { } userName })
         {
             identity.AddClaim(new Claim(ClaimTypes.Name, userName));
         }

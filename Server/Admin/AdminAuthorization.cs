@@ -49,17 +49,30 @@ public sealed class AdminRequirement : IAuthorizationRequirement;
 /// token issuance: the user must exist, hold the admin role and not be disabled. So demoting or disabling an admin
 /// takes effect at once, on every instance, for sessions and tokens alike. A token must also carry the admin scope
 /// (RFC 6750 §3.1 insufficient_scope otherwise) and be delegated by a person (a client_credentials token's subject is
-/// a client, never an admin).
+/// a client, never an admin) — unless that client is a service account (<see cref="ClientDescriptor.AdminServiceAccountPermission"/>),
+/// enabled now, asking for itself.
 /// </summary>
-public sealed class AdminRequirementHandler(UserManager<ApplicationUser> users, TimeProvider time) : AuthorizationHandler<AdminRequirement>
+public sealed class AdminRequirementHandler(UserManager<ApplicationUser> users, ClientStore clients, TimeProvider time) : AuthorizationHandler<AdminRequirement>
 {
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, AdminRequirement requirement)
     {
         var principal = context.User;
         var token = principal.Identities.FirstOrDefault(i => i.AuthenticationType == AdminApiAuthentication.SchemeName);
-        if (token is not null
-            && (!token.HasClaim(AdminApiAuthentication.ScopeClaim, ScopeCatalog.Admin) || !token.HasClaim(c => c.Type == AdminApiAuthentication.GrantIdClaim)))
+        if (token is not null && !token.HasClaim(AdminApiAuthentication.ScopeClaim, ScopeCatalog.Admin))
         {
+            return;
+        }
+
+        if (token is not null && !token.HasClaim(c => c.Type == AdminApiAuthentication.GrantIdClaim))
+        {
+            // A client_credentials token (no grant of a person): its subject is the client itself.
+            var clientId = token.FindFirst(AdminApiAuthentication.ClientIdClaim)?.Value;
+            if (clientId is not null && clientId == principal.FindFirstValue(ClaimTypes.NameIdentifier)
+                && await clients.FindAsync(clientId) is { Enabled: true, IsAdminServiceAccount: true })
+            {
+                context.Succeed(requirement);
+            }
+
             return;
         }
 

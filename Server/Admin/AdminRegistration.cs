@@ -52,6 +52,7 @@ public static class AdminRegistration
         api.MapScopesApi();
         api.MapAccountsApi();
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapAdminApiReference();
         return app;
     }
 }

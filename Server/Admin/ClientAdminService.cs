@@ -62,6 +62,35 @@ public sealed class ClientAdminService(
     }
 
     /// <summary>
+    /// Registers a service account: a confidential client that may use client_credentials with the admin scope, and whose
+    /// such tokens open the admin API (scripts with no person to sign in). Its secret is returned once.
+    /// </summary>
+    public async Task<AdminResult<ClientWithSecret>> CreateServiceAccountAsync(string clientId, string? displayName, AdminActor actor,
+        CancellationToken cancellationToken)
+    {
+        var creation = await CreateAsync(new ClientDefinition
+        {
+            ClientId = clientId,
+            DisplayName = displayName ?? "Admin service account " + clientId,
+            ClientType = ClientTypes.Confidential,
+            ConsentType = ConsentTypes.Implicit,
+            GrantTypes = [GrantTypes.ClientCredentials],
+            Scopes = [ScopeCatalog.Admin],
+        }, actor, cancellationToken);
+        if (creation.Outcome != AdminOutcome.Ok)
+        {
+            return creation;
+        }
+
+        var row = await db.Applications.FirstAsync(a => a.ClientId == clientId, cancellationToken);
+        row.Permissions = ClientDefinition.Json(ClientDefinition.ReadArray(row.Permissions).Append(ClientDescriptor.AdminServiceAccountPermission));
+        audit.AddAdminChange(actor, "client.service_account_created", ClientRegistry.AuditTarget(clientId));
+        await db.SaveChangesAsync(cancellationToken);
+        store.Invalidate(clientId);
+        return creation;
+    }
+
+    /// <summary>
     /// Replaces a client's definition (the client_id stays). A client that becomes confidential without a secret gets
     /// one, returned here once; one that becomes public loses its secrets.
     /// </summary>

@@ -16,6 +16,12 @@ public sealed class ClientDescriptor
     public const string ResourcePrefix = "rst:";
     public const string IntrospectionPermission = "ept:introspection";
     public const string RevocationPermission = "ept:revocation";
+    /// <summary>
+    /// A service account: the client's own client_credentials tokens with the admin scope open the admin API. Set only
+    /// by the <c>clients add-service-account</c> command (someone with the server's configuration and database), never
+    /// through the API, the pages or dynamic registration; an admin edit of the client keeps it.
+    /// </summary>
+    public const string AdminServiceAccountPermission = "ept:admin_api";
 
     public required string Id { get; init; }
     public required string ClientId { get; init; }
@@ -34,6 +40,8 @@ public sealed class ClientDescriptor
     public required FrozenSet<string> Scopes { get; init; }
     public required FrozenSet<string> Resources { get; init; }
     public required bool CanIntrospect { get; init; }
+    /// <summary>See <see cref="AdminServiceAccountPermission"/>.</summary>
+    public bool IsAdminServiceAccount { get; init; }
     /// <summary>The resource (audience) this client serves when it is a resource server; by default its client_id.</summary>
     public required string ResourceIdentifier { get; init; }
     public required ClientSettings Settings { get; init; }
@@ -63,6 +71,7 @@ public sealed class ClientDescriptor
             Scopes = WithPrefix(permissions, ScopePrefix),
             Resources = WithPrefix(permissions, ResourcePrefix),
             CanIntrospect = permissions.Contains(IntrospectionPermission),
+            IsAdminServiceAccount = permissions.Contains(AdminServiceAccountPermission),
             ResourceIdentifier = string.IsNullOrEmpty(settings.Resource) ? application.ClientId : settings.Resource,
             Settings = settings,
         };

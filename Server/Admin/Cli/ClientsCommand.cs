@@ -19,6 +19,8 @@ internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
                     [--resource URI]... [--introspect] [--serves RESOURCE]     register a client (its secret is shown once)
                     a repeatable option also takes a comma- or space-separated list; the defaults are
                     --type confidential --consent explicit --grant-type authorization_code --scope openid
+        clients add-service-account --client-id ID [--name NAME]              a client whose client_credentials tokens with the
+                    admin scope open the admin API (for scripts; its secret is shown once)
         clients list                                                           list clients
         clients remove CLIENT_ID                                               delete a client with its grants and tokens
         clients rotate-secret CLIENT_ID [--grace SECONDS|D.HH:MM:SS]           new secret; the old one works for the grace period
@@ -27,9 +29,10 @@ internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
     public async Task<int> RunAsync(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Arguments.Required(0, "a subcommand (add, list, remove or rotate-secret)") switch
+        return context.Arguments.Required(0, "a subcommand (add, add-service-account, list, remove or rotate-secret)") switch
         {
             "add" => await AddAsync(context),
+            "add-service-account" => await AddServiceAccountAsync(context),
             "list" => await ListAsync(context),
             "remove" => await RemoveAsync(context),
             "rotate-secret" => await RotateAsync(context),
@@ -68,6 +71,24 @@ internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
             await context.Out.WriteLineAsync($"Client secret (shown only now): {secret}");
         }
 
+        return 0;
+    }
+
+    private async Task<int> AddServiceAccountAsync(CommandContext context)
+    {
+        var args = context.Arguments;
+        var clientId = args.RequiredOption("client-id");
+        var name = args.Option("name");
+        args.EnsureAllUsed(1);
+        var result = await clients.CreateServiceAccountAsync(clientId, name, AdminActor.CommandLine, context.CancellationToken);
+        if (result.Outcome != AdminOutcome.Ok)
+        {
+            return await CliOutput.FailAsync(context, result, "");
+        }
+
+        await context.Out.WriteLineAsync($"Registered service account '{clientId}'. Client secret (shown only now): {result.Value!.ClientSecret}");
+        await context.Out.WriteLineAsync("Get a token: POST /connect/token with grant_type=client_credentials&scope=admin and this client's credentials;");
+        await context.Out.WriteLineAsync("send it as Authorization: Bearer to /admin/api/... (docs/administration.md).");
         return 0;
     }
 
