@@ -20,6 +20,7 @@ public sealed class StartupProcessTests : IDisposable
     {
         { "unknown database provider", "Database__Provider=Oracle", "Database:Provider" },
         { "PostgreSQL without a connection string", "Database__Provider=PostgreSQL", "Database:ConnectionString" },
+        { "SQL Server without a connection string", "Database__Provider=SqlServer", "Database:ConnectionString" },
         { "unreadable key file", "Signing__Keys__0__Path={folder}/missing-key.pem", "Signing:Keys:0:Path" },
         { "issuer that is not an absolute URL", "Server__Issuer=not-a-url", "Server:Issuer" },
         { "Production without a signing key", "ASPNETCORE_ENVIRONMENT=Production Server__Issuer=https://id.example.com", "Signing:Keys" },

@@ -90,7 +90,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             // tokens; on SQL Server the direct key does not cascade in the database (ClientCascade: EF still deletes the
             // tokens it tracks). The Initial migration says the same.
             token.HasOne(t => t.Application).WithMany().HasForeignKey(t => t.ApplicationId)
-                .OnDelete(Database.IsSqlServer() ? DeleteBehavior.ClientCascade : DeleteBehavior.Cascade);
+                .OnDelete(Database.IsMsSqlServer() ? DeleteBehavior.ClientCascade : DeleteBehavior.Cascade);
             token.HasOne(t => t.Authorization).WithMany().HasForeignKey(t => t.AuthorizationId).OnDelete(DeleteBehavior.Cascade);
         });
 
