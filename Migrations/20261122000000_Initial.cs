@@ -1,9 +1,9 @@
 using IdentityServer.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations.Builders;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 namespace IdentityServer.Migrations;
 
@@ -14,8 +14,9 @@ namespace IdentityServer.Migrations;
 /// <remarks>
 /// Written by hand and provider-neutral: no column gives a store type, so each provider maps the CLR type and maximum
 /// length itself (SQLite: TEXT/INTEGER; PostgreSQL: character varying(n)/text/timestamp with time zone/boolean/integer),
-/// exactly as it does for the model. Integer identity keys carry the annotations of both providers.
-/// SchemaDriftTests proves that this produces the same schema as the model on SQLite and on PostgreSQL.
+/// exactly as it does for the model; SQL Server: nvarchar(n)/nvarchar(max)/datetime2/bit/int, with the few differences
+/// <see cref="ProviderNeutral"/> spells out. Integer identity keys carry the annotations of every provider.
+/// SchemaDriftTests proves that this produces the same schema as the model on SQLite, PostgreSQL and SQL Server.
 /// </remarks>
 [DbContext(typeof(IdentityDbContext))]
 [Migration("20261122000000_Initial")]
@@ -24,6 +25,8 @@ public sealed class Initial : Migration
     protected override void Up(MigrationBuilder migrationBuilder)
     {
         ArgumentNullException.ThrowIfNull(migrationBuilder);
+        // ASP.NET Core Identity's string keys have no maximum length in the model (see ProviderNeutral.KeyLength).
+        var keyLength = ProviderNeutral.KeyLength(migrationBuilder);
 
         migrationBuilder.CreateTable(
             name: "Applications",
@@ -54,7 +57,7 @@ public sealed class Initial : Migration
             name: "AspNetRoles",
             columns: table => new
             {
-                Id = table.Column<string>(nullable: false),
+                Id = table.Column<string>(maxLength: keyLength, nullable: false),
                 Name = table.Column<string>(maxLength: 256, nullable: true),
                 NormalizedName = table.Column<string>(maxLength: 256, nullable: true),
                 ConcurrencyStamp = table.Column<string>(nullable: true),
@@ -65,7 +68,7 @@ public sealed class Initial : Migration
             name: "AspNetUsers",
             columns: table => new
             {
-                Id = table.Column<string>(nullable: false),
+                Id = table.Column<string>(maxLength: keyLength, nullable: false),
                 Name = table.Column<string>(maxLength: 256, nullable: true),
                 Picture = table.Column<string>(maxLength: 2048, nullable: true),
                 UpdatedAt = table.Column<DateTime>(nullable: false),
@@ -139,7 +142,7 @@ public sealed class Initial : Migration
             columns: table => new
             {
                 Id = IdentityColumn(table),
-                RoleId = table.Column<string>(nullable: false),
+                RoleId = table.Column<string>(maxLength: keyLength, nullable: false),
                 ClaimType = table.Column<string>(nullable: true),
                 ClaimValue = table.Column<string>(nullable: true),
             },
@@ -159,7 +162,7 @@ public sealed class Initial : Migration
             columns: table => new
             {
                 Id = IdentityColumn(table),
-                UserId = table.Column<string>(nullable: false),
+                UserId = table.Column<string>(maxLength: keyLength, nullable: false),
                 ClaimType = table.Column<string>(nullable: true),
                 ClaimValue = table.Column<string>(nullable: true),
             },
@@ -178,10 +181,10 @@ public sealed class Initial : Migration
             name: "AspNetUserLogins",
             columns: table => new
             {
-                LoginProvider = table.Column<string>(nullable: false),
-                ProviderKey = table.Column<string>(nullable: false),
+                LoginProvider = table.Column<string>(maxLength: keyLength, nullable: false),
+                ProviderKey = table.Column<string>(maxLength: keyLength, nullable: false),
                 ProviderDisplayName = table.Column<string>(nullable: true),
-                UserId = table.Column<string>(nullable: false),
+                UserId = table.Column<string>(maxLength: keyLength, nullable: false),
             },
             constraints: table =>
             {
@@ -198,8 +201,8 @@ public sealed class Initial : Migration
             name: "AspNetUserRoles",
             columns: table => new
             {
-                UserId = table.Column<string>(nullable: false),
-                RoleId = table.Column<string>(nullable: false),
+                UserId = table.Column<string>(maxLength: keyLength, nullable: false),
+                RoleId = table.Column<string>(maxLength: keyLength, nullable: false),
             },
             constraints: table =>
             {
@@ -222,9 +225,9 @@ public sealed class Initial : Migration
             name: "AspNetUserTokens",
             columns: table => new
             {
-                UserId = table.Column<string>(nullable: false),
-                LoginProvider = table.Column<string>(nullable: false),
-                Name = table.Column<string>(nullable: false),
+                UserId = table.Column<string>(maxLength: keyLength, nullable: false),
+                LoginProvider = table.Column<string>(maxLength: keyLength, nullable: false),
+                Name = table.Column<string>(maxLength: keyLength, nullable: false),
                 Value = table.Column<string>(nullable: true),
             },
             constraints: table =>
@@ -258,12 +261,14 @@ public sealed class Initial : Migration
             constraints: table =>
             {
                 table.PrimaryKey("PK_Tokens", x => x.Id);
+                // SQL Server refuses a second cascade path from Applications to Tokens (the first runs through
+                // Authorizations); there this key does not cascade (see IdentityDbContext).
                 table.ForeignKey(
                     name: "FK_Tokens_Applications_ApplicationId",
                     column: x => x.ApplicationId,
                     principalTable: "Applications",
                     principalColumn: "Id",
-                    onDelete: ReferentialAction.Cascade);
+                    onDelete: migrationBuilder.IsSqlServer() ? ReferentialAction.NoAction : ReferentialAction.Cascade);
                 table.ForeignKey(
                     name: "FK_Tokens_Authorizations_AuthorizationId",
                     column: x => x.AuthorizationId,
@@ -272,7 +277,7 @@ public sealed class Initial : Migration
                     onDelete: ReferentialAction.Cascade);
             });
 
-        migrationBuilder.CreateIndex(name: "IX_Applications_ClientId", table: "Applications", column: "ClientId", unique: true);
+        migrationBuilder.CreateIndex(name: "IX_Applications_ClientId", table: "Applications", column: "ClientId", unique: true, filter: ProviderNeutral.NoFilter);
         migrationBuilder.CreateIndex(name: "IX_AspNetRoleClaims_RoleId", table: "AspNetRoleClaims", column: "RoleId");
         migrationBuilder.CreateIndex(name: "RoleNameIndex", table: "AspNetRoles", column: "NormalizedName", unique: true);
         migrationBuilder.CreateIndex(name: "IX_AspNetUserClaims_UserId", table: "AspNetUserClaims", column: "UserId");
@@ -288,14 +293,14 @@ public sealed class Initial : Migration
         migrationBuilder.CreateIndex(name: "IX_Authorizations_SessionId", table: "Authorizations", column: "SessionId");
         migrationBuilder.CreateIndex(name: "IX_Authorizations_Subject", table: "Authorizations", column: "Subject");
         migrationBuilder.CreateIndex(name: "IX_RevokedAccessTokens_ExpirationDate", table: "RevokedAccessTokens", column: "ExpirationDate");
-        migrationBuilder.CreateIndex(name: "IX_Scopes_Name", table: "Scopes", column: "Name", unique: true);
+        migrationBuilder.CreateIndex(name: "IX_Scopes_Name", table: "Scopes", column: "Name", unique: true, filter: ProviderNeutral.NoFilter);
         migrationBuilder.CreateIndex(
             name: "IX_Tokens_ApplicationId_Status_Subject_Type",
             table: "Tokens",
             columns: ["ApplicationId", "Status", "Subject", "Type"]);
         migrationBuilder.CreateIndex(name: "IX_Tokens_AuthorizationId", table: "Tokens", column: "AuthorizationId");
         migrationBuilder.CreateIndex(name: "IX_Tokens_ExpirationDate", table: "Tokens", column: "ExpirationDate");
-        migrationBuilder.CreateIndex(name: "IX_Tokens_ReferenceId", table: "Tokens", column: "ReferenceId", unique: true);
+        migrationBuilder.CreateIndex(name: "IX_Tokens_ReferenceId", table: "Tokens", column: "ReferenceId", unique: true, filter: ProviderNeutral.NoFilter);
     }
 
     protected override void Down(MigrationBuilder migrationBuilder)
@@ -317,9 +322,7 @@ public sealed class Initial : Migration
         migrationBuilder.DropTable(name: "Applications");
     }
 
-    /// <summary>An auto-incremented integer key: AUTOINCREMENT on SQLite, GENERATED BY DEFAULT AS IDENTITY on PostgreSQL.</summary>
+    /// <summary>An auto-incremented integer key (see <see cref="ProviderNeutral.AutoIncrement"/>).</summary>
     private static OperationBuilder<AddColumnOperation> IdentityColumn(ColumnsBuilder table) =>
-        table.Column<int>(nullable: false)
-            .Annotation("Sqlite:Autoincrement", true)
-            .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn);
+        table.Column<int>(nullable: false).AutoIncrement();
 }

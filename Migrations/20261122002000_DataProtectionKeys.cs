@@ -1,7 +1,6 @@
 using IdentityServer.Data;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 namespace IdentityServer.Migrations;
 
@@ -18,9 +17,7 @@ public sealed class DataProtectionKeys : Migration
             name: "DataProtectionKeys",
             columns: table => new
             {
-                Id = table.Column<int>(nullable: false)
-                    .Annotation("Sqlite:Autoincrement", true)
-                    .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                Id = table.Column<int>(nullable: false).AutoIncrement(),
                 FriendlyName = table.Column<string>(maxLength: 256, nullable: true),
                 Xml = table.Column<string>(nullable: false),
             },

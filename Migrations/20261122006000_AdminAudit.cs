@@ -47,7 +47,7 @@ public sealed class AdminAudit : Migration
             },
             constraints: table => table.PrimaryKey("PK_InitialAccessTokens", x => x.Id));
 
-        migrationBuilder.CreateIndex(name: "IX_InitialAccessTokens_ReferenceId", table: "InitialAccessTokens", column: "ReferenceId", unique: true);
+        migrationBuilder.CreateIndex(name: "IX_InitialAccessTokens_ReferenceId", table: "InitialAccessTokens", column: "ReferenceId", unique: true, filter: ProviderNeutral.NoFilter);
         migrationBuilder.CreateIndex(name: "IX_InitialAccessTokens_ExpirationDate", table: "InitialAccessTokens", column: "ExpirationDate");
     }
 

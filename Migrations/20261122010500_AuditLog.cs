@@ -1,4 +1,5 @@
 using IdentityServer.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 
@@ -32,10 +33,18 @@ public sealed class AuditLogColumns : Migration
         migrationBuilder.DropIndex(name: "IX_AdminAuditEntries_ActorId_Timestamp", table: "AdminAuditEntries");
         migrationBuilder.DropIndex(name: "IX_AdminAuditEntries_Kind_Timestamp", table: "AdminAuditEntries");
         // Plain ALTER TABLE ... DROP COLUMN, which SQLite (3.35+) and PostgreSQL both run: EF's SQLite provider would
-        // rebuild the table instead, which needs a target model these hand-written migrations do not carry.
+        // rebuild the table instead, which needs a target model these hand-written migrations do not carry. SQL Server
+        // first has to drop the columns' default constraints, which its DropColumn does.
         foreach (var column in new[] { "ClientId", "IpAddress", "Outcome", "Kind" })
         {
-            migrationBuilder.Sql($"ALTER TABLE \"AdminAuditEntries\" DROP COLUMN \"{column}\";");
+            if (migrationBuilder.IsSqlServer())
+            {
+                migrationBuilder.DropColumn(name: column, table: "AdminAuditEntries");
+            }
+            else
+            {
+                migrationBuilder.Sql($"ALTER TABLE \"AdminAuditEntries\" DROP COLUMN \"{column}\";");
+            }
         }
     }
 }

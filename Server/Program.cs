@@ -1,3 +1,4 @@
+using System.Globalization;
 using IdentityServer;
 using IdentityServer.Accounts;
 using IdentityServer.Admin;
@@ -10,6 +11,9 @@ using IdentityServer.Jobs;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Connections;
+
+// ICU is loaded for SqlClient (Server.csproj), but output never depends on the host's locale: formatting stays invariant.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
 
 try
 {

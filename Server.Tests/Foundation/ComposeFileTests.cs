@@ -216,27 +216,98 @@ public sealed class ComposeFileTests
         return match.Success ? match.Groups[1].Value : value;
     }
 
-    private static Dictionary<string, string> Environment(Dictionary<string, object?> service) =>
+    internal static Dictionary<string, string> Environment(Dictionary<string, object?> service) =>
         Mapping(service, "environment").ToDictionary(
             e => e.Key,
             e => e.Value as string ?? throw new Xunit.Sdk.XunitException($"environment entry '{e.Key}' has no value"),
             StringComparer.Ordinal);
 
-    private static Dictionary<string, object?> Mapping(Dictionary<string, object?> parent, string key) =>
+    internal static Dictionary<string, object?> Mapping(Dictionary<string, object?> parent, string key) =>
         parent.TryGetValue(key, out var value) && value is Dictionary<string, object?> mapping
             ? mapping
             : value is null && parent.ContainsKey(key) ? new Dictionary<string, object?>(StringComparer.Ordinal)
             : throw new Xunit.Sdk.XunitException($"compose.yaml: '{key}' is missing or not a mapping");
 
-    private static List<string> Sequence(Dictionary<string, object?> parent, string key) =>
+    internal static List<string> Sequence(Dictionary<string, object?> parent, string key) =>
         parent.TryGetValue(key, out var value) && value is List<string> sequence
             ? sequence
             : throw new Xunit.Sdk.XunitException($"compose.yaml: '{key}' is missing or not a sequence");
 
-    private static string Scalar(Dictionary<string, object?> parent, string key) =>
+    internal static string Scalar(Dictionary<string, object?> parent, string key) =>
         parent.TryGetValue(key, out var value) && value is string scalar
             ? scalar
             : throw new Xunit.Sdk.XunitException($"compose.yaml: '{key}' is missing or not a scalar");
+}
+
+/// <summary>
+/// compose.sqlserver.yaml, the same stack on SQL Server, read the same way: it cannot run here either (and no SQL Server
+/// runs on CI), so its settings and wiring are checked.
+/// </summary>
+public sealed class SqlServerComposeFileTests
+{
+    private static readonly Dictionary<string, object?> Compose =
+        ComposeYaml.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "compose.sqlserver.yaml")));
+
+    private static Dictionary<string, object?> Services => ComposeFileTests.Mapping(Compose, "services");
+    private static Dictionary<string, object?> Server => ComposeFileTests.Mapping(Services, "server");
+    private static Dictionary<string, object?> SqlServer => ComposeFileTests.Mapping(Services, "sqlserver");
+    private static Dictionary<string, string> ServerEnvironment => ComposeFileTests.Environment(Server);
+
+    [Fact]
+    public void Every_server_setting_is_one_the_server_knows_and_the_provider_is_SQL_Server()
+    {
+        var problems = ServerEnvironment.Select(e => ServerSettings.Check(e.Key, e.Value)).OfType<string>().ToList();
+
+        Assert.True(problems.Count == 0, string.Join(System.Environment.NewLine, problems));
+        Assert.Equal("Production", ServerEnvironment["ASPNETCORE_ENVIRONMENT"]);
+        Assert.Equal(DatabaseProviders.SqlServer, ServerEnvironment["Database__Provider"]);
+    }
+
+    [Fact]
+    public void The_connection_string_points_at_the_compose_SQL_Server_with_its_sa_password()
+    {
+        var connection = new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(ServerEnvironment["Database__ConnectionString"]);
+        var database = ComposeFileTests.Environment(SqlServer);
+
+        Assert.Equal("sqlserver,1433", connection.DataSource);
+        Assert.Equal("identity", connection.InitialCatalog);
+        Assert.Equal("sa", connection.UserID);
+        Assert.Equal(database["MSSQL_SA_PASSWORD"], connection.Password);
+        Assert.StartsWith("${MSSQL_SA_PASSWORD:?", database["MSSQL_SA_PASSWORD"], StringComparison.Ordinal);
+        // The container's certificate is self-signed; SqlClient encrypts by default and would refuse it otherwise.
+        Assert.True(connection.TrustServerCertificate);
+    }
+
+    [Fact]
+    public void SQL_Server_2022_accepts_the_licence_keeps_its_data_in_a_volume_and_reports_health_with_sqlcmd()
+    {
+        Assert.Equal("mcr.microsoft.com/mssql/server:2022-latest", ComposeFileTests.Scalar(SqlServer, "image"));
+        Assert.Equal("Y", ComposeFileTests.Environment(SqlServer)["ACCEPT_EULA"]);
+
+        var volume = Assert.Single(ComposeFileTests.Sequence(SqlServer, "volumes"));
+        Assert.Equal("/var/opt/mssql", volume.Split(':')[1]);
+        Assert.True(ComposeFileTests.Mapping(Compose, "volumes").ContainsKey(volume.Split(':')[0]), "the data volume is not declared at the top level");
+
+        var test = ComposeFileTests.Sequence(ComposeFileTests.Mapping(SqlServer, "healthcheck"), "test");
+        Assert.Equal("CMD-SHELL", test[0]);
+        Assert.StartsWith("/opt/mssql-tools18/bin/sqlcmd -C -S localhost -U sa -P \"$${MSSQL_SA_PASSWORD}\"", test[1], StringComparison.Ordinal);
+        Assert.Equal("service_healthy", ComposeFileTests.Scalar(ComposeFileTests.Mapping(ComposeFileTests.Mapping(Server, "depends_on"), "sqlserver"), "condition"));
+    }
+
+    [Fact]
+    public void The_server_proxy_and_keys_are_those_of_compose_yaml()
+    {
+        var main = ComposeYaml.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "compose.yaml")));
+        var mainServices = ComposeFileTests.Mapping(main, "services");
+        var mainServer = ComposeFileTests.Mapping(mainServices, "server");
+
+        Assert.Equal(ComposeFileTests.Mapping(mainServer, "build"), ComposeFileTests.Mapping(Server, "build"));
+        Assert.Equal(ComposeFileTests.Sequence(mainServer, "volumes"), ComposeFileTests.Sequence(Server, "volumes"));
+        var sameSettings = ComposeFileTests.Environment(mainServer).Where(e => !e.Key.StartsWith("Database__", StringComparison.Ordinal));
+        Assert.All(sameSettings, e => Assert.Equal(e.Value, ServerEnvironment.GetValueOrDefault(e.Key)));
+        Assert.Equal(ComposeFileTests.Sequence(ComposeFileTests.Mapping(mainServices, "proxy"), "volumes"),
+            ComposeFileTests.Sequence(ComposeFileTests.Mapping(Services, "proxy"), "volumes"));
+    }
 }
 
 /// <summary>The compose reader refuses what it does not understand instead of misreading it.</summary>

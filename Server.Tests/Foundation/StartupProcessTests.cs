@@ -20,6 +20,7 @@ public sealed class StartupProcessTests : IDisposable
     {
         { "unknown database provider", "Database__Provider=Oracle", "Database:Provider" },
         { "PostgreSQL without a connection string", "Database__Provider=PostgreSQL", "Database:ConnectionString" },
+        { "SQL Server without a connection string", "Database__Provider=SqlServer", "Database:ConnectionString" },
         { "unreadable key file", "Signing__Keys__0__Path={folder}/missing-key.pem", "Signing:Keys:0:Path" },
         { "issuer that is not an absolute URL", "Server__Issuer=not-a-url", "Server:Issuer" },
         { "Production without a signing key", "ASPNETCORE_ENVIRONMENT=Production Server__Issuer=https://id.example.com", "Signing:Keys" },
@@ -58,6 +59,32 @@ public sealed class StartupProcessTests : IDisposable
         Assert.Contains($"'{expectedSetting}'", line, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.StandardOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The real binary on SQL Server, up to the network: no SQL Server runs here, so the connection is refused (port 1 on
+    /// loopback), and the server must stop saying so. SqlClient refuses to open any connection in globalization-invariant
+    /// mode, before the network; a server built that way would stop with that error instead.
+    /// </summary>
+    [Fact]
+    public async Task SQL_Server_gets_as_far_as_the_network_and_stops_when_none_answers()
+    {
+        using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
+            ["Database__Provider"] = "SqlServer",
+            ["Database__ConnectionString"] = "Server=tcp:127.0.0.1,1;Database=identity;User Id=sa;Password=unused;Connect Timeout=5;Encrypt=False",
+        }, _folder.Path);
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        var stderr = server.StandardError;
+        Assert.True(exitCode == 1, $"exit code {exitCode}, stderr: {stderr}, stdout: {server.StandardOutput}");
+        Assert.Contains("The database could not be prepared", stderr, StringComparison.Ordinal);
+        Assert.Contains("network-related", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Globalization", stderr + server.StandardOutput, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -4,10 +4,10 @@ public sealed class DatabaseOptions
 {
     public const string Section = "Database";
 
-    /// <summary><c>Sqlite</c> (default, embedded file) or <c>PostgreSQL</c>.</summary>
+    /// <summary><c>Sqlite</c> (default, embedded file), <c>PostgreSQL</c> or <c>SqlServer</c>.</summary>
     public string Provider { get; set; } = DatabaseProviders.Sqlite;
 
-    /// <summary>Required for PostgreSQL; for SQLite it overrides the file under <see cref="DataDirectory"/>.</summary>
+    /// <summary>Required for PostgreSQL and SQL Server; for SQLite it overrides the file under <see cref="DataDirectory"/>.</summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>Folder of the SQLite file (relative to the working directory), created on start.</summary>
@@ -27,4 +27,5 @@ public static class DatabaseProviders
 {
     public const string Sqlite = "Sqlite";
     public const string PostgreSql = "PostgreSQL";
+    public const string SqlServer = "SqlServer";
 }

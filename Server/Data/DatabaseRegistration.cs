@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace IdentityServer.Data;
 
-/// <summary>The one place where the database provider is chosen. SQL Server would be one more case here.</summary>
+/// <summary>The one place where the database provider is chosen: SQLite, PostgreSQL or SQL Server.</summary>
 public static class DatabaseRegistration
 {
     public static IServiceCollection AddIdentityDatabase(this IServiceCollection services, IConfiguration configuration)
@@ -70,8 +70,21 @@ public static class DatabaseRegistration
             return builder => builder.UseNpgsql(connectionString);
         }
 
+        if (string.Equals(options.Provider, DatabaseProviders.SqlServer, StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                throw new StartupConfigurationException("Database:ConnectionString",
+                    "SQL Server needs a connection string (for example Server=localhost;Database=identity;User Id=identity;Password=...;TrustServerCertificate=True).");
+            }
+
+            // No retrying execution strategy as the context's default (see IdempotentRetry: only idempotent work retries).
+            var connectionString = options.ConnectionString;
+            return builder => builder.UseSqlServer(connectionString);
+        }
+
         throw new StartupConfigurationException("Database:Provider",
-            $"'{options.Provider}' is not a known provider; use '{DatabaseProviders.Sqlite}' or '{DatabaseProviders.PostgreSql}'.");
+            $"'{options.Provider}' is not a known provider; use '{DatabaseProviders.Sqlite}', '{DatabaseProviders.PostgreSql}' or '{DatabaseProviders.SqlServer}'.");
     }
 
     /// <summary>

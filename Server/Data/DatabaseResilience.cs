@@ -25,11 +25,16 @@ public static class IdempotentRetry
 
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
 
-    /// <summary>The retrying strategy on PostgreSQL; SQLite (a local file, no connection to lose) runs the operation once.</summary>
+    /// <summary>
+    /// The provider's retrying strategy, which knows its transient errors: on PostgreSQL Npgsql's (a lost connection,
+    /// 57P01 and friends), on SQL Server EF's SqlServerTransientExceptionDetector (a lost connection, deadlock victim
+    /// 1205, Azure SQL's throttling and failover numbers). SQLite (a local file, no connection to lose) runs the
+    /// operation once.
+    /// </summary>
     public static IExecutionStrategy For(DbContext db) =>
-        db.Database.IsPostgres()
-            ? new NpgsqlRetryingExecutionStrategy(db, MaxRetries, MaxDelay, errorCodesToAdd: null)
-            : db.Database.CreateExecutionStrategy();
+        db.Database.IsPostgres() ? new NpgsqlRetryingExecutionStrategy(db, MaxRetries, MaxDelay, errorCodesToAdd: null)
+        : db.Database.IsMsSqlServer() ? new SqlServerRetryingExecutionStrategy(db, MaxRetries, MaxDelay, errorNumbersToAdd: null)
+        : db.Database.CreateExecutionStrategy();
 
     public static Task<TResult> RunAsync<TResult>(DbContext db, Func<CancellationToken, Task<TResult>> operation, CancellationToken cancellationToken) =>
         For(db).ExecuteAsync(operation, cancellationToken);

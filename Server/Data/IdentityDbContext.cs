@@ -86,7 +86,13 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             token.HasIndex(t => t.ExpirationDate);
             // Pruning walks the tokens older than its retention window in windows of this index (PruningIndexes migration).
             token.HasIndex(t => t.CreationDate);
-            token.HasOne(t => t.Application).WithMany().HasForeignKey(t => t.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+            // SQL Server refuses two cascade paths from one table to another ("may cause cycles or multiple cascade
+            // paths"): Applications -> Tokens directly, and Applications -> Authorizations -> Tokens. Every stored token
+            // belongs to a grant of its own client (TokenFamilies), so the grants' cascade deletes a deleted client's
+            // tokens; on SQL Server the direct key does not cascade in the database (ClientCascade: EF still deletes the
+            // tokens it tracks). The Initial migration says the same.
+            token.HasOne(t => t.Application).WithMany().HasForeignKey(t => t.ApplicationId)
+                .OnDelete(Database.IsMsSqlServer() ? DeleteBehavior.ClientCascade : DeleteBehavior.Cascade);
             token.HasOne(t => t.Authorization).WithMany().HasForeignKey(t => t.AuthorizationId).OnDelete(DeleteBehavior.Cascade);
         });
 

@@ -1,6 +1,8 @@
+using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using IdentityServer.Data;
+using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -13,7 +15,12 @@ namespace IdentityServer.Tokens;
 /// </summary>
 internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
 {
-    private const string TokenByReferenceSql = """
+    /// <summary>
+    /// No LIMIT: ReferenceId is unique (IX_Tokens_ReferenceId), so the statement reads one row at most on every provider,
+    /// and the same text is valid SQLite, PostgreSQL and T-SQL (SQL Server has no LIMIT). Identifiers in double quotes
+    /// are T-SQL too with QUOTED_IDENTIFIER on, as SqlClient connects.
+    /// </summary>
+    internal const string TokenByReferenceSql = """
         SELECT t."Id", t."ApplicationId", t."AuthorizationId", t."ConcurrencyToken", t."CreationDate", t."ExpirationDate",
             t."Payload", t."RedemptionDate", t."ReferenceId", t."Status", t."Subject", t."Type",
             a."Id", a."ApplicationId", a."ConcurrencyToken", a."CreationDate", a."ExpirationDate", a."Scopes", a."SessionId",
@@ -21,7 +28,6 @@ internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
         FROM "Tokens" AS t
         LEFT JOIN "Authorizations" AS a ON t."AuthorizationId" = a."Id"
         WHERE t."ReferenceId" = @reference
-        LIMIT 1
         """;
 
     /// <summary>
@@ -76,11 +82,11 @@ internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
 
     private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    private const string JtiNotRevoked = """
+    internal const string JtiNotRevoked = """
         SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM "RevokedAccessTokens" WHERE "Jti" = @jti) THEN 1 ELSE 0 END
         """;
 
-    private const string GrantLiveAndJtiNotRevoked = """
+    internal const string GrantLiveAndJtiNotRevoked = """
         SELECT CASE WHEN EXISTS (SELECT 1 FROM "Authorizations" WHERE "Id" = @grant AND "Status" = @valid)
             AND NOT EXISTS (SELECT 1 FROM "RevokedAccessTokens" WHERE "Jti" = @jti) THEN 1 ELSE 0 END
         """;
@@ -97,7 +103,7 @@ internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
             : RunAsync(db, GrantLiveAndJtiNotRevoked, [("jti", jti), ("grant", authorizationId), ("valid", Statuses.Valid)], ReadFlagAsync,
                 cancellationToken);
 
-    // PostgreSQL answers an int, SQLite a long.
+    // PostgreSQL and SQL Server answer an int, SQLite a long.
     private static async Task<bool> ReadFlagAsync(DbCommand command, CancellationToken cancellationToken) =>
         Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
 
@@ -131,11 +137,17 @@ internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
         }
     }
 
-    private static void AddParameter(DbCommand command, string name, object? value)
+    internal static void AddParameter(DbCommand command, string name, object? value)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
         parameter.Value = value ?? DBNull.Value;
+        if (value is DateTime && parameter is SqlParameter sqlServer)
+        {
+            // SqlClient sends a DateTime as the old datetime type (1/300 s steps); the columns are datetime2.
+            sqlServer.SqlDbType = SqlDbType.DateTime2;
+        }
+
         command.Parameters.Add(parameter);
     }
 }

@@ -1,6 +1,7 @@
 using System.Linq.Expressions;
 using IdentityServer.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace IdentityServer.Tokens;
 
@@ -40,7 +41,7 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
     /// Stores a new grant (token family) and the first token of it (an authorization code) together: nothing
     /// half-written. Plain SQL, like the redemption below: this runs on every authorization. On PostgreSQL one statement
     /// (the grant's INSERT in a CTE), atomic by itself, so no BEGIN and COMMIT round trips; the foreign key is checked at
-    /// the end of the statement. On SQLite both statements in one command and one short transaction.
+    /// the end of the statement. On SQLite and SQL Server both statements in one command and one short transaction.
     /// </summary>
     public async Task AddGrantWithTokenAsync(OAuthAuthorization grant, OAuthToken token, CancellationToken cancellationToken)
     {
@@ -54,19 +55,20 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await queries.ExecuteAsync(db, SqliteGrantAndTokenSql, parameters, cancellationToken);
+        await queries.ExecuteAsync(db, BatchedGrantAndTokenSql, parameters, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private const string InsertGrantSql = """
+    internal const string InsertGrantSql = """
         INSERT INTO "Authorizations" ("Id", "ApplicationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Scopes",
             "SessionId", "Status", "Subject", "Type")
         VALUES (@a_id, @a_application, @a_stamp, @a_created, @a_expires, @a_scopes, @a_session, @a_status, @a_subject, @a_type)
         """;
 
-    private const string PostgresGrantAndTokenSql = "WITH new_grant AS (" + InsertGrantSql + ")\n" + InsertTokenSql;
+    internal const string PostgresGrantAndTokenSql = "WITH new_grant AS (" + InsertGrantSql + ")\n" + InsertTokenSql;
 
-    private const string SqliteGrantAndTokenSql = InsertGrantSql + ";\n" + InsertTokenSql;
+    /// <summary>Two statements in one command: SQLite and SQL Server.</summary>
+    internal const string BatchedGrantAndTokenSql = InsertGrantSql + ";\n" + InsertTokenSql;
 
     /// <summary>Finds a reference token by its opaque value; malformed values are never looked up.</summary>
     public async Task<OAuthToken?> FindTokenAsync(string? value, CancellationToken cancellationToken)
@@ -92,8 +94,9 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
     /// refresh token), atomically: the successor exists if and only if this call redeemed the token, so of several
     /// callers racing for one token exactly one wins. One statement where the database allows it (PostgreSQL: the
     /// UPDATE in a CTE feeding the INSERT; one round trip, no explicit transaction); on SQLite, which has no DML in a
-    /// CTE, both statements in one command and one short transaction. Plain SQL rather than change tracking: this runs
-    /// on every code redemption and refresh, and the database, not a read made earlier, decides the race.
+    /// CTE, and on SQL Server both statements in one command and one short transaction, the INSERT conditional on the
+    /// UPDATE's row count. Plain SQL rather than change tracking: this runs on every code redemption and refresh, and
+    /// the database, not a read made earlier, decides the race.
     /// </summary>
     public async Task<bool> TryRedeemAsync(string tokenId, OAuthToken? successor, CancellationToken cancellationToken)
     {
@@ -112,26 +115,33 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var changed = await queries.ExecuteAsync(db, SqliteRedeemAndInsertSql, parameters, cancellationToken);
+        var changed = await queries.ExecuteAsync(db, BatchedRedeemAndInsertSql(db.Database), parameters, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return changed == 2;
     }
 
-    private const string RedeemSql = """
+    internal const string RedeemSql = """
         UPDATE "Tokens" SET "Status" = @redeemed, "RedemptionDate" = @now, "ConcurrencyToken" = @stamp
         WHERE "Id" = @id AND "Status" = @valid
         """;
 
     /// <summary>One new token, as a SELECT so that a redemption can make it conditional (FROM / WHERE appended).</summary>
-    private const string InsertTokenSql = """
+    internal const string InsertTokenSql = """
         INSERT INTO "Tokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate",
             "Payload", "RedemptionDate", "ReferenceId", "Status", "Subject", "Type")
         SELECT @t_id, @t_application, @t_grant, @t_stamp, @t_created, @t_expires, @t_payload, NULL, @t_reference, @t_status, @t_subject, @t_type
         """;
 
-    private const string PostgresRedeemAndInsertSql = "WITH redeemed AS (" + RedeemSql + " RETURNING 1)\n" + InsertTokenSql + " FROM redeemed";
+    internal const string PostgresRedeemAndInsertSql = "WITH redeemed AS (" + RedeemSql + " RETURNING 1)\n" + InsertTokenSql + " FROM redeemed";
 
-    private const string SqliteRedeemAndInsertSql = RedeemSql + ";\n" + InsertTokenSql + " WHERE changes() = 1";
+    internal const string SqliteRedeemAndInsertSql = RedeemSql + ";\n" + InsertTokenSql + " WHERE changes() = 1";
+
+    /// <summary>@@ROWCOUNT is SQL Server's changes(): the rows the UPDATE just before changed.</summary>
+    internal const string SqlServerRedeemAndInsertSql = RedeemSql + ";\n" + InsertTokenSql + " WHERE @@ROWCOUNT = 1";
+
+    /// <summary>The two-statement redemption (outside PostgreSQL) in the provider's words; it changes 2 rows when it wins.</summary>
+    internal static string BatchedRedeemAndInsertSql(DatabaseFacade database) =>
+        database.IsMsSqlServer() ? SqlServerRedeemAndInsertSql : SqliteRedeemAndInsertSql;
 
     private static (string, object?)[] TokenParameters(OAuthToken t) =>
     [
