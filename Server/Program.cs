@@ -7,6 +7,7 @@ using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
 using IdentityServer.Hosting.Cli;
+using IdentityServer.Hosting.Email;
 using IdentityServer.Jobs;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
@@ -36,6 +37,7 @@ try
     builder.AddTelemetry();
     builder.AddProxySupport();
     builder.AddRateLimits();
+    builder.AddEmail();
     builder.Services.AddUnhandledErrors();
     builder.Services.AddAuditLog();
     builder.Services.AddIdentityDatabase(builder.Configuration);

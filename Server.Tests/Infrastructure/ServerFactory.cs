@@ -55,6 +55,7 @@ public class ServerFactory : WebApplicationFactory<Program>
             // The in-process host has no client address, so every test's sign-ins would share one strict per-address
             // budget. The limits themselves are tested on a host of their own (Security/RateLimitTests).
             ["RateLimits:SignInPerAddress:PermitLimit"] = "1000000",
+            ["RateLimits:AccountEmailPerAddress:PermitLimit"] = "1000000",
             // Back-channel logout receivers in tests listen on loopback, as an app next to a development server does.
             // The refusal of loopback and private addresses has tests of its own (Security/OutboundHttpTests).
             ["Outbound:AllowLoopback"] = "true",

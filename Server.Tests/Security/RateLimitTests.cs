@@ -20,8 +20,12 @@ public sealed class RateLimitServer : ServerFactory
     public const int PerAddress = 6;
     public const int Authorize = 3;
     public const int SignIn = 3;
+    public const int AccountEmail = 2;
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    /// <summary>Where the forms that send email send it (they are offered only with an SMTP server).</summary>
+    public MailCatcher Mail { get; } = new();
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(Mail.Settings)
     {
         ["RateLimits:TokenEndpointsPerClient:PermitLimit"] = PerClient.ToString(CultureInfo.InvariantCulture),
         ["RateLimits:TokenEndpointsPerClient:Window"] = "01:00:00",
@@ -31,6 +35,8 @@ public sealed class RateLimitServer : ServerFactory
         ["RateLimits:AuthorizePerAddress:Window"] = "01:00:00",
         ["RateLimits:SignInPerAddress:PermitLimit"] = SignIn.ToString(CultureInfo.InvariantCulture),
         ["RateLimits:SignInPerAddress:Window"] = "01:00:00",
+        ["RateLimits:AccountEmailPerAddress:PermitLimit"] = AccountEmail.ToString(CultureInfo.InvariantCulture),
+        ["RateLimits:AccountEmailPerAddress:Window"] = "01:00:00",
         // The in-process host has no peer address, which ASP.NET Core's forwarded-headers middleware takes as the
         // configured proxy: each test then chooses its client address with X-Forwarded-For.
         ["ForwardedHeaders:KnownProxies:0"] = TrustedProxy,
@@ -38,6 +44,15 @@ public sealed class RateLimitServer : ServerFactory
 
     /// <summary>A proxy address of TEST-NET-1 (RFC 5737): configured, not loopback.</summary>
     public const string TrustedProxy = "192.0.2.10";
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Mail.Dispose();
+        }
+    }
 }
 
 /// <summary>
@@ -231,6 +246,26 @@ public sealed class RateLimitTests(RateLimitServer server) : IClassFixture<RateL
 
         using var elsewhere = await SignInAsync(http, user.UserName!, TestData.Password, NewAddress());
         Assert.Equal(HttpStatusCode.Redirect, elsewhere.StatusCode);
+    }
+
+    [Fact]
+    public async Task Forms_that_send_email_have_a_budget_per_address_of_their_own()
+    {
+        using var http = CreateClient(server);
+        var address = NewAddress();
+        for (var i = 0; i < RateLimitServer.AccountEmail; i++)
+        {
+            using var answered = await PostPageAsync(http, "/account/forgot-password", address, ("Email", $"someone{i}@example.com"));
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+
+        using var refused = await PostPageAsync(http, "/account/forgot-password", address, ("Email", "someone@example.com"));
+        await AssertTooManyRequestsPageAsync(refused);
+        // The sign-in budget of the address is untouched, and the form still shows.
+        using var form = await GetAsync(http, "/account/forgot-password", From(address));
+        Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+        using var signIn = await SignInAsync(http, "nobody", "wrong password", address);
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
     }
 
     [Fact]

@@ -18,4 +18,10 @@ public sealed class AccountOptions
     public bool? AllowProviderRegistration { get; set; }
 
     public bool ProviderRegistrationAllowed => AllowProviderRegistration ?? AllowRegistration;
+
+    /// <summary>
+    /// How long a link sent by email works: password reset, email verification, email change (Identity's
+    /// DataProtectionTokenProviderOptions.TokenLifespan). Each is also single-use where using it changes the account.
+    /// </summary>
+    public TimeSpan EmailLinkLifetime { get; set; } = TimeSpan.FromMinutes(30);
 }

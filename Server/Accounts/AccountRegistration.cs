@@ -1,3 +1,4 @@
+using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Accounts.Passwords;
 using IdentityServer.Accounts.Sessions;
@@ -17,7 +18,14 @@ public static class AccountRegistration
         authentication.AddIdentityCookies();
         // Google, GitHub, Discord and Microsoft, each only when its client id and secret are configured.
         authentication.AddFederation(builder.Configuration);
-        services.AddSingleton(builder.Configuration.BindSetting<AccountOptions>(AccountOptions.Section));
+        var accountOptions = builder.Configuration.BindSetting<AccountOptions>(AccountOptions.Section);
+        if (accountOptions.EmailLinkLifetime <= TimeSpan.Zero)
+        {
+            throw new StartupConfigurationException($"{AccountOptions.Section}:{nameof(AccountOptions.EmailLinkLifetime)}",
+                $"{accountOptions.EmailLinkLifetime:c} is not a positive time span.");
+        }
+
+        services.AddSingleton(accountOptions);
         services.AddScoped<AccountLookup>();
         services.AddSingleton<AccountQueries>();
         services.AddIdentityCore<ApplicationUser>(options =>
@@ -41,6 +49,9 @@ public static class AccountRegistration
             // Common and breached passwords, and passwords holding the user name or email (NIST SP 800-63B §5.1.1.2).
             .AddPasswordValidator<PasswordPolicyValidator>();
         services.Configure<PasswordHasherOptions>(PasswordHashing.Configure);
+        // Password reset, email verification and email change links: Identity's data-protection tokens, short-lived.
+        services.Configure<DataProtectionTokenProviderOptions>(options => options.TokenLifespan = accountOptions.EmailLinkLifetime);
+        services.AddScoped<AccountEmails>();
 
         // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
         var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;

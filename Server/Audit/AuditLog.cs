@@ -76,6 +76,18 @@ public sealed class AuditLog(IdentityDbContext db, IServiceScopeFactory scopes, 
             Details = details,
         });
 
+    /// <summary>
+    /// A change of the person's own account (password, email, profile) or the attempt to. A null <paramref name="user"/>
+    /// is a request about an account nobody could be found for (a password reset for an unknown address): recorded as
+    /// <see cref="Anonymous"/> on <c>user:unknown</c>, without the typed address.
+    /// </summary>
+    public Task RecordAccountAsync(ApplicationUser? user, string action, string outcome, object? details = null) =>
+        WriteNowAsync(new Event(AuditKinds.Account, action, outcome, user?.Id ?? Anonymous, user is null ? "user:unknown" : UserTarget(user.Id))
+        {
+            ActorName = user?.UserName,
+            Details = details,
+        });
+
     /// <summary>A provider account linked to, or unlinked from, the person (or the attempt to).</summary>
     public Task RecordExternalLoginAsync(ApplicationUser user, string action, string outcome, string? clientId, object? details)
     {

@@ -9,6 +9,9 @@ public static class AuditKinds
     /// <summary>Sign-in with a password or a provider, and registration.</summary>
     public const string SignIn = "sign_in";
 
+    /// <summary>A person's own account changes: password changed, set or reset (and its request), email changed or verified, profile.</summary>
+    public const string Account = "account";
+
     /// <summary>A provider account linked to or unlinked from a user.</summary>
     public const string ExternalLogin = "external_login";
 

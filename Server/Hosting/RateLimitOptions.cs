@@ -30,6 +30,9 @@ public sealed class RateLimitOptions
     /// <summary>Sign-in and registration form POSTs per client address: the brake on password guessing across accounts.</summary>
     public RateLimitRule SignInPerAddress { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
 
+    /// <summary>POSTs of the forms that send email (forgot password, resend verification, email change) per client address.</summary>
+    public RateLimitRule AccountEmailPerAddress { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(15) };
+
     /// <summary>Reads and checks the section; a bad value stops startup with a message naming the setting.</summary>
     public static RateLimitOptions Read(IConfiguration configuration)
     {
@@ -38,6 +41,7 @@ public sealed class RateLimitOptions
         Check(options.TokenEndpointsPerAddress, nameof(TokenEndpointsPerAddress));
         Check(options.AuthorizePerAddress, nameof(AuthorizePerAddress));
         Check(options.SignInPerAddress, nameof(SignInPerAddress));
+        Check(options.AccountEmailPerAddress, nameof(AccountEmailPerAddress));
         return options;
     }
 

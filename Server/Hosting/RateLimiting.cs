@@ -19,6 +19,9 @@ public enum RateLimitScope
 
     /// <summary>Sign-in and registration forms: their POSTs, per address.</summary>
     SignIn,
+
+    /// <summary>Forms that send email (forgot password, resend verification, email change): their POSTs, per address.</summary>
+    AccountEmail,
 }
 
 /// <summary>Puts an endpoint (or a Razor page) under the limits of <see cref="RateLimitScope"/>.</summary>
@@ -90,6 +93,8 @@ public static class RateLimiting
                 RateLimitScope.Authorize => (options.AuthorizePerAddress, "authorize:"),
                 // Only the POSTs try a password (or create an account); showing the form costs nothing.
                 RateLimitScope.SignIn when HttpMethods.IsPost(context.Request.Method) => (options.SignInPerAddress, "signin:"),
+                // Each POST may send a message to an address somebody typed: few per address, so nobody floods a mailbox.
+                RateLimitScope.AccountEmail when HttpMethods.IsPost(context.Request.Method) => (options.AccountEmailPerAddress, "email:"),
                 _ => (null, null),
             };
             return rule is null

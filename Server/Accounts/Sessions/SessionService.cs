@@ -109,6 +109,39 @@ public sealed class SessionService(IdentityDbContext db, TokenFamilies grants, L
         return revoked;
     }
 
+    /// <summary>
+    /// Ends every session of the person but <paramref name="keepSessionId"/> (after a password change, in the browser that
+    /// made it), revoking the refresh-token families created in them, as "Devices and apps" does for one.
+    /// </summary>
+    public async Task<int> EndOtherSessionsAsync(string subject, string keepSessionId, CancellationToken cancellationToken)
+    {
+        var others = await db.Sessions.AsNoTracking().Where(s => s.Subject == subject && s.Sid != keepSessionId)
+            .Select(s => s.Sid).Distinct().ToListAsync(cancellationToken);
+        if (others.Count == 0)
+        {
+            return 0;
+        }
+
+        var clients = await db.Authorizations.AsNoTracking()
+            .Where(a => a.Subject == subject && a.SessionId != null && others.Contains(a.SessionId))
+            .Select(a => new { a.SessionId, a.ApplicationId }).Distinct().ToListAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var ended = await db.Sessions.Where(s => s.Subject == subject && others.Contains(s.Sid)).ExecuteDeleteAsync(cancellationToken);
+        foreach (var sid in others)
+        {
+            await grants.RevokeSessionAsync(sid, applicationId: null, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        foreach (var sid in others)
+        {
+            notifier.SessionEnded(subject, sid, clients.Where(c => c.SessionId == sid).Select(c => c.ApplicationId).ToList());
+        }
+
+        await audit.RecordSessionAsync(subject, "session.ended_others", clientId: null, new { SessionsEnded = ended });
+        return ended;
+    }
+
     /// <summary>"Sign out everywhere": every session ends and every grant of the person is revoked.</summary>
     public async Task<int> SignOutEverywhereAsync(string subject, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using IdentityServer.Accounts;
+using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Audit;
 using IdentityServer.Data;
@@ -18,7 +19,7 @@ namespace IdentityServer.Pages.Account;
 /// auth_time like every other sign-in.
 /// </summary>
 public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn, ExternalSignIn federation, TimeProvider time, ILogger<ExternalCallbackModel> logger,
-    AuditLog audit, ServerMetrics metrics) : PageModel
+    AuditLog audit, ServerMetrics metrics, AccountEmails emails) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -57,6 +58,7 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
         if (result.Outcome == ExternalSignInOutcome.Linked)
         {
             await audit.RecordExternalLoginAsync(result.User, "external_login.linked", AuditOutcomes.Success, ClientId, Details(info.LoginProvider, result.Outcome));
+            emails.SendSignInMethodLinkedNotice(result.User, ProviderName);
         }
 
         Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow()), new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
+using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Audit;
 using IdentityServer.Data;
@@ -18,7 +19,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger,
-    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics) : PageModel
+    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics, AccountEmails emails) : PageModel
 {
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";
 
@@ -44,6 +45,9 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
     public IReadOnlyList<AuthenticationScheme> Providers { get; private set; } = [];
 
     public bool AllowRegistration => accounts.AllowRegistration;
+
+    /// <summary>"Forgot your password?" is offered only when the server can send the reset link.</summary>
+    public bool PasswordResetAvailable => emails.Enabled;
 
     public async Task OnGetAsync([FromQuery(Name = "login_hint")] string? loginHint)
     {

@@ -1,5 +1,4 @@
-using System.Security.Claims;
-using IdentityServer.Accounts;
+using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
 using IdentityServer.Audit;
 using IdentityServer.Data;
@@ -17,7 +16,8 @@ namespace IdentityServer.Pages.Account;
 /// without a password keeps at least one provider.
 /// </summary>
 [Authorize(AuthenticationSchemes = "Identity.Application")]
-public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, ILogger<LoginsModel> logger, AuditLog audit) : PageModel
+public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, ILogger<LoginsModel> logger, AuditLog audit,
+    AccountEmails emails) : PageModel
 {
     public IReadOnlyList<UserLoginInfo> Logins { get; private set; } = [];
     public IReadOnlyList<AuthenticationScheme> LinkableProviders { get; private set; } = [];
@@ -99,6 +99,11 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
         var result = await users.AddLoginAsync(user, info);
         logger.LogInformation("Linking {Provider} to user {UserId}: {Result}", info.LoginProvider, user.Id, result.Succeeded ? "linked" : "failed");
         await RecordAsync("external_login.linked", result.Succeeded ? AuditOutcomes.Success : AuditOutcomes.Failure, user, info.LoginProvider, null);
+        if (result.Succeeded)
+        {
+            emails.SendSignInMethodLinkedNotice(user, info.ProviderDisplayName ?? info.LoginProvider);
+        }
+
         return RedirectToPage(new { status = result.Succeeded ? "linked" : "failed" });
     }
 
@@ -132,7 +137,7 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
 
         logger.LogInformation("Unlinked {Provider} from user {UserId}", provider, user.Id);
         await RecordAsync("external_login.unlinked", AuditOutcomes.Success, user, provider, null);
-        await KeepThisSessionAsync(user);
+        await ThisSession.KeepAsync(signIn, user, User);
         return RedirectToPage(new { status = "unlinked" });
     }
 
@@ -147,17 +152,5 @@ public sealed class LoginsModel(UserManager<ApplicationUser> users, SignInManage
         HasPassword = await users.HasPasswordAsync(user);
         var schemes = await signIn.GetExternalAuthenticationSchemesAsync();
         LinkableProviders = [.. schemes.Where(s => Logins.All(l => l.LoginProvider != s.Name))];
-    }
-
-    /// <summary>
-    /// The new security stamp would end this browser's session at the next stamp validation; re-issue its principal
-    /// with the new stamp, keeping its session id and auth_time (the person did not sign in again).
-    /// </summary>
-    private async Task KeepThisSessionAsync(ApplicationUser user)
-    {
-        var keep = User.Claims.Where(c => c.Type is SignInSession.SessionIdClaim or SignInSession.AuthTimeClaim or ClaimTypes.AuthenticationMethod)
-            .Select(c => new Claim(c.Type, c.Value))
-            .ToList();
-        await signIn.SignInWithClaimsAsync(user, isPersistent: false, keep);
     }
 }

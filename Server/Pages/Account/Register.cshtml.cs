@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
+using IdentityServer.Accounts.Email;
 using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
@@ -13,11 +14,11 @@ namespace IdentityServer.Pages.Account;
 /// Local registration (off when <c>Accounts:AllowRegistration</c> is false: the page does not exist then). The
 /// password is hashed by Identity and must satisfy its rules; the email is stored unverified, so it never links or
 /// identifies anything by itself and may repeat another account's: the form therefore never says whether an account
-/// with that email exists. A chosen user name must be free, as on any site where people pick one.
+/// with that email exists. With an SMTP server configured, a verification link goes to the address. A chosen user name must be free, as on any site where people pick one.
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, AccountOptions accounts, TimeProvider time,
-    ILogger<RegisterModel> logger, AuditLog audit) : PageModel
+    ILogger<RegisterModel> logger, AuditLog audit, AccountEmails emails) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -89,6 +90,8 @@ public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInMana
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
         logger.LogInformation("User {UserId} registered", user.Id);
         await audit.RecordSignInAsync(user, "account.registered", AuditOutcomes.Success, AuthorizeReturnUrl.ClientIdOf(ReturnUrl));
+        // The address stays unverified until its owner opens the link (without an SMTP server it stays unverified).
+        await emails.SendVerificationAsync(user);
         return LocalRedirect(ReturnUrl is not null && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
     }
 

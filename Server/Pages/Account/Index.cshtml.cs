@@ -1,0 +1,32 @@
+using IdentityServer.Data;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace IdentityServer.Pages.Account;
+
+/// <summary>The account's home: profile, password, security, sign-in methods, devices and apps.</summary>
+[Authorize(AuthenticationSchemes = "Identity.Application")]
+public sealed class IndexModel(UserManager<ApplicationUser> users) : PageModel
+{
+    public string? UserName { get; private set; }
+    public string? Email { get; private set; }
+    public bool EmailConfirmed { get; private set; }
+    public bool HasPassword { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync()
+    {
+        var user = await users.GetUserAsync(User);
+        if (user is null)
+        {
+            return Challenge(IdentityConstants.ApplicationScheme);
+        }
+
+        UserName = user.UserName;
+        Email = user.Email;
+        EmailConfirmed = user.EmailConfirmed;
+        HasPassword = await users.HasPasswordAsync(user);
+        return Page();
+    }
+}
