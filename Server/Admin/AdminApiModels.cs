@@ -149,13 +149,22 @@ public sealed class ScopeModel
     [JsonPropertyName("description")] public string? Description { get; set; }
     /// <summary>The resource identifiers (access-token audiences) this scope opens.</summary>
     [JsonPropertyName("resources")] public List<string>? Resources { get; set; }
+    /// <summary>The custom user claim types (set on users by admins) this scope releases in the ID token and userinfo.</summary>
+    [JsonPropertyName("claims")] public List<string>? Claims { get; set; }
 
-    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources ?? [] };
+    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources ?? [], Claims = Claims ?? [] };
 
     public static ScopeModel From(ScopeDefinition scope)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        return new ScopeModel { Name = scope.Name, DisplayName = scope.DisplayName, Description = scope.Description, Resources = [.. scope.Resources] };
+        return new ScopeModel
+        {
+            Name = scope.Name,
+            DisplayName = scope.DisplayName,
+            Description = scope.Description,
+            Resources = [.. scope.Resources],
+            Claims = [.. scope.Claims],
+        };
     }
 }
 
