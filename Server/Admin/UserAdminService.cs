@@ -469,6 +469,21 @@ public sealed partial class UserAdminService(
         return AdminResult.Ok<UserView>(await ViewAsync(user));
     }
 
+    /// <summary>Gives or takes away one role (the CLI's <c>users set-role</c>), with <see cref="SetRolesAsync"/>'s rules.</summary>
+    public async Task<AdminResult<UserView>> ChangeRoleAsync(string userNameOrId, string role, bool add, AdminActor actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(role);
+        var user = await FindAsync(userNameOrId);
+        if (user is null)
+        {
+            return AdminResult.NotFound<UserView>();
+        }
+
+        var current = await users.GetRolesAsync(user);
+        var target = add ? current.Append(role).ToList() : current.Where(r => r != role).ToList();
+        return await SetRolesAsync(user.Id, target, actor, cancellationToken);
+    }
+
     /// <summary>Adds a custom claim. Protocol claim names (sub, iss, aud, ...) and the server's own claims are refused.</summary>
     public async Task<AdminResult<UserClaimView>> AddClaimAsync(string userId, string? type, string? value, AdminActor actor, CancellationToken cancellationToken)
     {
