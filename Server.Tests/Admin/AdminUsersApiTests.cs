@@ -242,14 +242,19 @@ public sealed class AdminUsersApiTests(SqliteServer server)
         Assert.True(await server.WithDatabaseAsync(db => db.Users.AnyAsync(u => u.Id == self)));
 
         // The last admin: with every other admin disabled, the service refuses (the CLI is not a user, so only this rule applies).
-        await using var scope = server.Services.CreateAsyncScope();
-        var service = scope.ServiceProvider.GetRequiredService<UserAdminService>();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-        var otherAdmins = (await users.GetUsersInRoleAsync(AdminRoles.Admin)).Where(u => u.Id != self && !AdminRoles.IsDisabled(u, server.Time.GetUtcNow())).Select(u => u.Id).ToList();
+        List<string> otherAdmins;
+        await using (var lookup = server.Services.CreateAsyncScope())
+        {
+            var users = lookup.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            otherAdmins = (await users.GetUsersInRoleAsync(AdminRoles.Admin)).Where(u => u.Id != self && !AdminRoles.IsDisabled(u, server.Time.GetUtcNow())).Select(u => u.Id).ToList();
+        }
+
         await server.WithDatabaseAsync(db => db.Users.Where(u => otherAdmins.Contains(u.Id))
             .ExecuteUpdateAsync(s => s.SetProperty(u => u.LockoutEnabled, true).SetProperty(u => u.LockoutEnd, DateTimeOffset.MaxValue)));
         try
         {
+            await using var scope = server.Services.CreateAsyncScope();
+            var service = scope.ServiceProvider.GetRequiredService<UserAdminService>();
             var deleted = await service.DeleteAsync(self, Audit.AdminActor.CommandLine, CancellationToken.None);
             Assert.Equal(AdminOutcome.Conflict, deleted.Outcome);
             Assert.Contains("last administrator", deleted.Error!.Description, StringComparison.Ordinal);
