@@ -23,7 +23,17 @@ public sealed class UserAdministration : Migration
     protected override void Down(MigrationBuilder migrationBuilder)
     {
         ArgumentNullException.ThrowIfNull(migrationBuilder);
-        migrationBuilder.DropColumn(name: "Claims", table: "Scopes");
-        migrationBuilder.DropColumn(name: "PasswordChangeRequiredAt", table: "AspNetUsers");
+        if (migrationBuilder.ActiveProvider == "Microsoft.EntityFrameworkCore.SqlServer")
+        {
+            // SQL Server first drops the column's default constraint, which EF's own operation does.
+            migrationBuilder.DropColumn(name: "Claims", table: "Scopes");
+            migrationBuilder.DropColumn(name: "PasswordChangeRequiredAt", table: "AspNetUsers");
+            return;
+        }
+
+        // Plain ALTER TABLE ... DROP COLUMN, which SQLite (3.35+) and PostgreSQL both run: EF's SQLite provider would
+        // rebuild the table instead, which needs a target model these hand-written migrations do not carry.
+        migrationBuilder.Sql("ALTER TABLE \"Scopes\" DROP COLUMN \"Claims\";");
+        migrationBuilder.Sql("ALTER TABLE \"AspNetUsers\" DROP COLUMN \"PasswordChangeRequiredAt\";");
     }
 }
