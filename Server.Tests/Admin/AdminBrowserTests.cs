@@ -86,3 +86,53 @@ public sealed class AdminBrowserTests(AdminBrowserServer server) : IClassFixture
         Assert.Equal(clientId, idToken.Audiences.Single());
     }
 }
+
+/// <summary>The Users admin pages in a real browser: search, open a person, give a role, and read the result.</summary>
+public sealed class AdminUsersBrowserTests(AdminBrowserServer server) : IClassFixture<AdminBrowserServer>
+{
+    [Fact]
+    public async Task An_admin_finds_a_user_gives_a_role_and_adds_a_claim_in_the_users_pages()
+    {
+        var admin = await AdminApi.CreateAdminAsync(server);
+        var person = await TestData.CreateUserAsync(server);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Chromium.LaunchAsync(playwright);
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        var policyViolations = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                policyViolations.Add(message.Text);
+            }
+        };
+
+        await page.GotoAsync(server.Url("/admin"));
+        await page.GetByLabel("Username or email").FillAsync(admin.UserName!);
+        await page.GetByLabel("Password").FillAsync(TestData.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Admin" }).GetByRole(AriaRole.Link, new() { Name = "Users" }).ClickAsync();
+        await page.GetByLabel("Search by user name or email").FillAsync(person.UserName!);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = person.UserName!, Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "User " + person.UserName })).ToBeVisibleAsync();
+
+        await page.GetByLabel("Roles", new() { Exact = false }).FillAsync("reviewer");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save roles" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("The roles were saved");
+        await page.GetByLabel("Claim type").FillAsync("department");
+        await page.GetByLabel("Claim value").FillAsync("research");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add claim" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("The claim 'department' was added");
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Remove claim department = research" })).ToBeVisibleAsync();
+
+        Assert.Empty(policyViolations);
+        await server.WithDatabaseAsync(async db =>
+        {
+            Assert.Equal("reviewer", await db.UserRoles.Where(r => r.UserId == person.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name).SingleAsync());
+            Assert.Equal("research", await db.UserClaims.Where(c => c.UserId == person.Id && c.ClaimType == "department").Select(c => c.ClaimValue).SingleAsync());
+        });
+    }
+}

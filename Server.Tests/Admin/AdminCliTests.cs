@@ -261,6 +261,68 @@ public sealed partial class AdminCliTests(SqliteServer server)
         }
     }
 
+    [Fact]
+    public async Task Users_enable_set_role_reset_password_delete_and_list_as_json()
+    {
+        var name = "cli" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(0, (await RunAsync(["users", "add", "--username", name, "--email", name + "@example.com", "--password-stdin"], input: TestData.Password + "\n")).ExitCode);
+        Assert.Equal(0, (await RunAsync("users", "disable", name)).ExitCode);
+
+        var enable = await RunAsync("users", "enable", name);
+        Assert.Equal(0, enable.ExitCode);
+        Assert.Contains($"Enabled '{name}'", enable.Out, StringComparison.Ordinal);
+
+        var role = await RunAsync("users", "set-role", name, "editor");
+        Assert.Equal(0, role.ExitCode);
+        Assert.Contains("editor", role.Out, StringComparison.Ordinal);
+        var json = await RunAsync("users", "list", "--search", name, "--json");
+        Assert.Equal(0, json.ExitCode);
+        var listed = System.Text.Json.JsonDocument.Parse(json.Out).RootElement.EnumerateArray().Single();
+        Assert.Equal(name, listed.GetProperty("username").GetString());
+        Assert.Equal(Strings("editor"), listed.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).ToArray());
+        Assert.False(listed.GetProperty("disabled").GetBoolean());
+        Assert.Equal(0, (await RunAsync("users", "set-role", name, "editor", "--remove")).ExitCode);
+        Assert.False(await server.WithDatabaseAsync(db => db.UserRoles.AnyAsync(r => db.Users.Any(u => u.Id == r.UserId && u.UserName == name))));
+
+        var reset = await RunAsync("users", "reset-password", name);
+        Assert.Equal(0, reset.ExitCode);
+        Assert.NotNull(await server.WithDatabaseAsync(db => db.Users.Where(u => u.UserName == name).Select(u => u.PasswordChangeRequiredAt).SingleAsync()));
+
+        var id = await server.WithDatabaseAsync(db => db.Users.Where(u => u.UserName == name).Select(u => u.Id).SingleAsync());
+        var delete = await RunAsync("users", "delete", name);
+        Assert.Equal(0, delete.ExitCode);
+        Assert.Contains("audit entries kept", delete.Out, StringComparison.Ordinal);
+        Assert.False(await server.WithDatabaseAsync(db => db.Users.AnyAsync(u => u.UserName == name)));
+        var audit = await server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Target == "user:" + id).Select(e => e.Action).ToListAsync());
+        Assert.Superset(new HashSet<string> { "user.enabled", "user.role_added", "user.role_removed", "user.password_reset_required", "user.deleted" }, audit.ToHashSet());
+
+        foreach (var subcommand in Strings("enable", "delete", "reset-password"))
+        {
+            var missing = await RunAsync("users", subcommand, name);
+            Assert.Equal(1, missing.ExitCode);
+            Assert.Contains($"No user '{name}'", missing.Error, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, (await RunAsync("users", "set-role", name, "editor")).ExitCode);
+        Assert.Equal(2, (await RunAsync("users", "set-role", "someone")).ExitCode);
+    }
+
+    [Fact]
+    public async Task Clients_list_as_json_is_the_admin_apis_shape()
+    {
+        var clientId = "json-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(0, (await RunAsync("clients", "add", "--client-id", clientId, "--redirect-uri", "https://json.example.com/cb")).ExitCode);
+
+        var run = await RunAsync("clients", "list", "--json");
+
+        Assert.Equal(0, run.ExitCode);
+        var client = System.Text.Json.JsonDocument.Parse(run.Out).RootElement.EnumerateArray().Single(c => c.GetProperty("client_id").GetString() == clientId);
+        Assert.Equal(Strings("https://json.example.com/cb"), client.GetProperty("redirect_uris").EnumerateArray().Select(u => u.GetString()!).ToArray());
+        Assert.True(client.GetProperty("enabled").GetBoolean());
+        Assert.True(client.GetProperty("has_secret").GetBoolean());
+        Assert.False(client.TryGetProperty("client_secret", out var secret) && secret.ValueKind == System.Text.Json.JsonValueKind.String);
+    }
+
     private sealed record Run(int ExitCode, string Out, string Error);
 
     [Fact]

@@ -149,13 +149,22 @@ public sealed class ScopeModel
     [JsonPropertyName("description")] public string? Description { get; set; }
     /// <summary>The resource identifiers (access-token audiences) this scope opens.</summary>
     [JsonPropertyName("resources")] public List<string>? Resources { get; set; }
+    /// <summary>The custom user claim types (set on users by admins) this scope releases in the ID token and userinfo.</summary>
+    [JsonPropertyName("claims")] public List<string>? Claims { get; set; }
 
-    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources ?? [] };
+    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources ?? [], Claims = Claims ?? [] };
 
     public static ScopeModel From(ScopeDefinition scope)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        return new ScopeModel { Name = scope.Name, DisplayName = scope.DisplayName, Description = scope.Description, Resources = [.. scope.Resources] };
+        return new ScopeModel
+        {
+            Name = scope.Name,
+            DisplayName = scope.DisplayName,
+            Description = scope.Description,
+            Resources = [.. scope.Resources],
+            Claims = [.. scope.Claims],
+        };
     }
 }
 
@@ -221,3 +230,133 @@ public sealed record InitialAccessTokenModel(
     [property: JsonPropertyName("expires_at")] DateTime ExpiresAt,
     [property: JsonPropertyName("remaining_uses")] int RemainingUses,
     [property: JsonPropertyName("token"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Token = null);
+
+/// <summary>A person as the user list shows them.</summary>
+public sealed record UserModel(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("username")] string UserName,
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("email")] string? Email,
+    [property: JsonPropertyName("email_verified")] bool EmailVerified,
+    [property: JsonPropertyName("roles")] IReadOnlyList<string> Roles,
+    /// <summary>Disabled by an admin: no sign-in at all.</summary>
+    [property: JsonPropertyName("disabled")] bool Disabled,
+    /// <summary>Locked for a while after wrong passwords.</summary>
+    [property: JsonPropertyName("locked_out")] bool LockedOut,
+    /// <summary>Must choose a new password at the next password sign-in.</summary>
+    [property: JsonPropertyName("password_change_required")] bool PasswordChangeRequired)
+{
+    public static UserModel From(UserView user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return new UserModel(user.Id, user.UserName, user.Name, user.Email, user.EmailConfirmed, user.Roles, user.Disabled, user.LockedOut, user.PasswordChangeRequired);
+    }
+}
+
+/// <summary>A page of users; <c>next_cursor</c> (also in a Link rel="next" header) fetches the next one, absent on the last.</summary>
+public sealed record UserListModel(
+    [property: JsonPropertyName("users")] IReadOnlyList<UserModel> Users,
+    [property: JsonPropertyName("next_cursor")] string? NextCursor);
+
+public sealed record ExternalLoginModel(
+    [property: JsonPropertyName("provider")] string Provider,
+    [property: JsonPropertyName("provider_display_name")] string ProviderDisplayName,
+    [property: JsonPropertyName("provider_key")] string ProviderKey);
+
+public sealed record SessionModel(
+    [property: JsonPropertyName("sid")] string Sid,
+    [property: JsonPropertyName("device")] string Device,
+    [property: JsonPropertyName("ip_address")] string? IpAddress,
+    [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+    [property: JsonPropertyName("last_seen_at")] DateTime LastSeenAt);
+
+/// <summary>An app holding grants for the person: its remembered consent and its live authorizations (token families).</summary>
+public sealed record UserAppModel(
+    [property: JsonPropertyName("client_id")] string ClientId,
+    [property: JsonPropertyName("client_name")] string ClientName,
+    [property: JsonPropertyName("scopes")] IReadOnlyList<string> Scopes,
+    [property: JsonPropertyName("consented")] bool Consented,
+    [property: JsonPropertyName("authorizations")] int Authorizations,
+    [property: JsonPropertyName("since")] DateTime Since);
+
+public sealed record UserClaimModel(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("value")] string Value);
+
+/// <summary>One person in full: profile, roles, provider logins, live sessions, apps with grants, custom claims, the latest 20 audit entries about them.</summary>
+public sealed record UserDetailsModel(
+    [property: JsonPropertyName("user")] UserModel User,
+    [property: JsonPropertyName("lockout_end")] DateTime? LockoutEnd,
+    [property: JsonPropertyName("access_failed_count")] int AccessFailedCount,
+    [property: JsonPropertyName("has_password")] bool HasPassword,
+    [property: JsonPropertyName("external_logins")] IReadOnlyList<ExternalLoginModel> ExternalLogins,
+    [property: JsonPropertyName("sessions")] IReadOnlyList<SessionModel> Sessions,
+    [property: JsonPropertyName("apps")] IReadOnlyList<UserAppModel> Apps,
+    [property: JsonPropertyName("claims")] IReadOnlyList<UserClaimModel> Claims,
+    [property: JsonPropertyName("audit")] IReadOnlyList<AuditEntryModel> Audit)
+{
+    public static UserDetailsModel From(UserDetails details)
+    {
+        ArgumentNullException.ThrowIfNull(details);
+        return new UserDetailsModel(
+            UserModel.From(details.User),
+            details.LockoutEnd,
+            details.AccessFailedCount,
+            details.HasPassword,
+            [.. details.Logins.Select(l => new ExternalLoginModel(l.Provider, l.ProviderDisplayName, l.ProviderKey))],
+            [.. details.Sessions.Select(s => new SessionModel(s.Id, s.Device, s.IpAddress, DateTime.SpecifyKind(s.Created, DateTimeKind.Utc), DateTime.SpecifyKind(s.LastSeen, DateTimeKind.Utc)))],
+            [.. details.Apps.Select(a => new UserAppModel(a.ClientId, a.ClientName, a.Scopes, a.Consented, a.Authorizations, a.Since))],
+            [.. details.Claims.Select(c => new UserClaimModel(c.Type, c.Value))],
+            [.. details.RecentAudit.Select(AuditEntryModel.From)]);
+    }
+}
+
+/// <summary>
+/// A profile change: omitted (or null) fields stay as they are; an empty name or email clears it. A changed email is
+/// unverified unless <c>email_verified</c> is true.
+/// </summary>
+public sealed class UserProfileRequest
+{
+    [JsonPropertyName("username")] public string? UserName { get; set; }
+    [JsonPropertyName("name")] public string? Name { get; set; }
+    [JsonPropertyName("email")] public string? Email { get; set; }
+    [JsonPropertyName("email_verified")] public bool? EmailVerified { get; set; }
+}
+
+/// <summary>A new local account; without a password one is generated and returned once.</summary>
+public sealed class CreateUserRequest
+{
+    [JsonPropertyName("username")] public string? UserName { get; set; }
+    [JsonPropertyName("email")] public string? Email { get; set; }
+    [JsonPropertyName("password")] public string? Password { get; set; }
+}
+
+public sealed record CreatedUserModel(
+    [property: JsonPropertyName("user")] UserModel User,
+    [property: JsonPropertyName("password"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Password);
+
+/// <summary>The complete set of roles the person should hold.</summary>
+public sealed class UserRolesRequest
+{
+    [JsonPropertyName("roles")] public List<string>? Roles { get; set; }
+}
+
+public sealed class UserClaimRequest
+{
+    [JsonPropertyName("type")] public string? Type { get; set; }
+    [JsonPropertyName("value")] public string? Value { get; set; }
+}
+
+public sealed record RoleModel(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("members")] int Members);
+
+/// <summary>What a deletion removed: the account, its sessions, its grants (consent included) and their tokens.</summary>
+public sealed record DeletedUserModel(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("username")] string UserName,
+    [property: JsonPropertyName("sessions_ended")] int SessionsEnded,
+    [property: JsonPropertyName("grants_removed")] int GrantsRemoved,
+    [property: JsonPropertyName("tokens_removed")] int TokensRemoved);
+
+public sealed record RemovedModel([property: JsonPropertyName("removed")] int Removed);

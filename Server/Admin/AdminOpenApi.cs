@@ -18,7 +18,7 @@ internal static class AdminOpenApi
             {
                 Title = "Identity server admin API",
                 Version = DocumentName,
-                Description = "Register and manage OAuth clients, scopes and grants. Authenticate with an access token of this "
+                Description = "Register and manage OAuth clients, scopes, grants, users and their roles and claims. Authenticate with an access token of this "
                     + "server carrying the 'admin' scope, obtained with the authorization-code flow by a person holding the admin role. "
                     + "Errors have the RFC 7591 shape: {\"error\": ..., \"error_description\": ...}.",
             };

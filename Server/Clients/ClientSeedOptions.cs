@@ -188,6 +188,8 @@ public sealed class SeedScope : SeedItem
     public string? DisplayName { get; set; }
     public string? Description { get; set; }
     public List<string> Resources { get; set; } = [];
+    /// <summary>The custom user claim types the scope releases.</summary>
+    public List<string> Claims { get; set; } = [];
 
-    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources };
+    public ScopeDefinition ToDefinition() => new() { Name = Name, DisplayName = DisplayName, Description = Description, Resources = Resources, Claims = Claims };
 }

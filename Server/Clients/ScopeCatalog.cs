@@ -5,8 +5,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Clients;
 
-/// <summary>A scope as a person and the protocol see it: a plain-words description and the audiences it opens.</summary>
-public sealed record ScopeDescriptor(string Name, string DisplayName, string? Description, IReadOnlyList<string> Resources);
+/// <summary>
+/// A scope as a person and the protocol see it: a plain-words description, the audiences it opens and the custom user
+/// claim types it releases.
+/// </summary>
+public sealed record ScopeDescriptor(string Name, string DisplayName, string? Description, IReadOnlyList<string> Resources)
+{
+    public IReadOnlyList<string> Claims { get; init; } = [];
+}
 
 /// <summary>
 /// The scopes the server knows: the OpenID Connect standard ones (built in) and the API scopes admins register in
@@ -18,6 +24,8 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
     public const string Profile = "profile";
     public const string Email = "email";
     public const string OfflineAccess = "offline_access";
+    /// <summary>Releases the person's roles (ASP.NET Core Identity roles) as the <c>roles</c> claim.</summary>
+    public const string Roles = "roles";
     /// <summary>
     /// The admin API scope. Built in and never listed in discovery; a token carrying it is honoured only while its
     /// subject holds the admin role (checked on every admin API request), so granting it to anyone else gives nothing.
@@ -30,6 +38,7 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
         new(Profile, "Your profile", "Your name, username and picture.", []),
         new(Email, "Your email address", "Your email address and whether it is verified.", []),
         new(OfflineAccess, "Stay connected", "Keep access while you are away, until you revoke it.", []),
+        new(Roles, "Your roles", "The roles you hold on this server.", []),
     }.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
 
     /// <summary>Scopes the server defines itself: the standard ones and <see cref="Admin"/>. Admins cannot register these names.</summary>
@@ -60,7 +69,8 @@ public sealed class ScopeCatalog(IServiceScopeFactory scopes)
         foreach (var row in stored.Where(r => r.Name != Admin))
         {
             var resources = JsonSerializer.Deserialize(row.Resources, ClientJsonContext.Default.StringArray) ?? [];
-            all[row.Name] = new ScopeDescriptor(row.Name, row.DisplayName ?? row.Name, row.Description, resources);
+            var claims = JsonSerializer.Deserialize(row.Claims, ClientJsonContext.Default.StringArray) ?? [];
+            all[row.Name] = new ScopeDescriptor(row.Name, row.DisplayName ?? row.Name, row.Description, resources) { Claims = claims };
         }
 
         var frozen = all.ToFrozenDictionary(StringComparer.Ordinal);

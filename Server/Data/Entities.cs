@@ -82,6 +82,8 @@ public sealed class OAuthScope
     public string? Description { get; set; }
     /// <summary>JSON array of resource identifiers (access-token audiences).</summary>
     public string Resources { get; set; } = "[]";
+    /// <summary>JSON array of the custom user claim types (AspNetUserClaims) this scope releases.</summary>
+    public string Claims { get; set; } = "[]";
     public string ConcurrencyToken { get; set; } = Guid.NewGuid().ToString("N");
 }
 
@@ -98,6 +100,8 @@ public sealed class ApplicationUser : IdentityUser
     public string? Name { get; set; }
     public string? Picture { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>Set when an admin forces a password reset: the next password sign-in must choose a new password first.</summary>
+    public DateTime? PasswordChangeRequiredAt { get; set; }
 }
 
 public static class ClientTypes

@@ -105,6 +105,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             scope.HasIndex(s => s.Name).IsUnique();
             scope.Property(s => s.DisplayName).HasMaxLength(200);
             scope.Property(s => s.Description).HasMaxLength(1000);
+            scope.Property(s => s.Claims).IsRequired().HasDefaultValue("[]");
             scope.Property(s => s.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
         });
 

@@ -55,7 +55,7 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
             WriteArray(json, "id_token_signing_alg_values_supported", keys.Keys.Select(k => k.Algorithm).Distinct());
             WriteArray(json, "prompt_values_supported", [Prompts.None, Prompts.Login, Prompts.Consent, Prompts.SelectAccount]);
             WriteArray(json, "claims_supported", ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
-                "name", "preferred_username", "picture", "updated_at", "email", "email_verified"]);
+                "name", "preferred_username", "picture", "updated_at", "email", "email_verified", "roles"]);
             WriteArray(json, "ui_locales_supported", ["en"]);
             json.WriteBoolean("claims_parameter_supported", false);
             json.WriteBoolean("request_parameter_supported", false);

@@ -26,7 +26,10 @@ public sealed class GrantPayload
         string.IsNullOrEmpty(json) ? new GrantPayload() : JsonSerializer.Deserialize(json, TokenJsonContext.Default.GrantPayload) ?? new GrantPayload();
 }
 
-/// <summary>The standard claims of a user that scopes release (OpenID Connect Core §5.4).</summary>
+/// <summary>
+/// The claims of a user that scopes release: the standard ones (OpenID Connect Core §5.4), the roles (the <c>roles</c>
+/// scope) and custom claims (each with the scopes that released it, so a narrowed refresh can drop it).
+/// </summary>
 public sealed class UserClaimSet
 {
     public string? Name { get; set; }
@@ -35,9 +38,12 @@ public sealed class UserClaimSet
     public long? UpdatedAt { get; set; }
     public string? Email { get; set; }
     public bool? EmailVerified { get; set; }
+    public string[]? Roles { get; set; }
+    public List<ReleasedClaim>? Custom { get; set; }
 
     public void WriteTo(Utf8JsonWriter json)
     {
+        ArgumentNullException.ThrowIfNull(json);
         WriteIfSet(json, "name", Name);
         WriteIfSet(json, "preferred_username", PreferredUsername);
         WriteIfSet(json, "picture", Picture);
@@ -51,6 +57,40 @@ public sealed class UserClaimSet
         {
             json.WriteBoolean("email_verified", verified);
         }
+
+        if (Roles is not null)
+        {
+            json.WriteStartArray(Clients.UserClaimTypes.Roles);
+            foreach (var role in Roles)
+            {
+                json.WriteStringValue(role);
+            }
+
+            json.WriteEndArray();
+        }
+
+        // Checked again here, whatever the database holds: a custom claim never takes a protocol claim's name.
+        foreach (var claim in Custom ?? [])
+        {
+            if (Clients.UserClaimTypes.Problem(claim.Type) is not null || claim.Values.Length == 0)
+            {
+                continue;
+            }
+
+            if (claim.Values.Length == 1)
+            {
+                json.WriteString(claim.Type, claim.Values[0]);
+                continue;
+            }
+
+            json.WriteStartArray(claim.Type);
+            foreach (var value in claim.Values)
+            {
+                json.WriteStringValue(value);
+            }
+
+            json.WriteEndArray();
+        }
     }
 
     private static void WriteIfSet(Utf8JsonWriter json, string name, string? value)
@@ -60,6 +100,14 @@ public sealed class UserClaimSet
             json.WriteString(name, value);
         }
     }
+}
+
+/// <summary>A custom user claim as released: its values (one is written as a string, several as an array) and the granted scopes that release it.</summary>
+public sealed class ReleasedClaim
+{
+    public string Type { get; set; } = "";
+    public string[] Values { get; set; } = [];
+    public string[] Scopes { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

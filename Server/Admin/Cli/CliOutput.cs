@@ -1,3 +1,4 @@
+using System.Text.Json;
 using IdentityServer.Hosting.Cli;
 
 namespace IdentityServer.Admin.Cli;
@@ -13,6 +14,23 @@ internal static class CliOutput
 
     public static Task<int> FailAsync<T>(CommandContext context, AdminResult<T> result, string notFound) =>
         FailAsync(context, result.Outcome == AdminOutcome.NotFound ? notFound : $"{result.Error!.Error}: {result.Error.Description}");
+
+    /// <summary>
+    /// <c>--json</c> output of a list command: the admin API's JSON for the same objects (its serializer options, so the
+    /// shape is the API's), indented, on standard output.
+    /// </summary>
+    public static async Task<int> WriteJsonAsync<T>(CommandContext context, T value, JsonSerializerOptions apiOptions)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        using var buffer = new MemoryStream();
+        await using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            JsonSerializer.Serialize(writer, value, apiOptions);
+        }
+
+        await context.Out.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        return 0;
+    }
 
     /// <summary>A password from the first line of standard input (<c>--password-stdin</c>), so it stays out of shell history.</summary>
     public static async Task<string?> ReadPasswordAsync(CommandContext context)

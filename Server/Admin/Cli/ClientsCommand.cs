@@ -2,11 +2,13 @@ using IdentityServer.Audit;
 using IdentityServer.Clients;
 using IdentityServer.Data;
 using IdentityServer.Hosting.Cli;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace IdentityServer.Admin.Cli;
 
 /// <summary><c>clients add|list|remove|rotate-secret</c>: the client registry for headless setups, with the admin API's rules.</summary>
-internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
+internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOptions> json) : ICommand
 {
     /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
     public static CommandDescription About { get; } = new("clients", UsageText, RequiresSubcommand: true);
@@ -21,7 +23,7 @@ internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
                     --type confidential --consent explicit --grant-type authorization_code --scope openid
         clients add-service-account --client-id ID [--name NAME]              a client whose client_credentials tokens with the
                     admin scope open the admin API (for scripts; its secret is shown once)
-        clients list                                                           list clients
+        clients list [--json]                                                  list clients (--json: the admin API's JSON)
         clients remove CLIENT_ID                                               delete a client with its grants and tokens
         clients rotate-secret CLIENT_ID [--grace SECONDS|D.HH:MM:SS]           new secret; the old one works for the grace period
         """;
@@ -94,8 +96,14 @@ internal sealed class ClientsCommand(ClientAdminService clients) : ICommand
 
     private async Task<int> ListAsync(CommandContext context)
     {
+        var asJson = context.Arguments.Flag("json");
         context.Arguments.EnsureAllUsed(1);
         var all = await clients.ListAsync(context.CancellationToken);
+        if (asJson)
+        {
+            return await CliOutput.WriteJsonAsync(context, all.Select(c => ClientResponse.From(c)).ToList(), json.Value.SerializerOptions);
+        }
+
         await context.Out.WriteLineAsync($"{"CLIENT_ID",-30} {"TYPE",-12} {"STATUS",-8} {"NAME",-30} REDIRECT URIS");
         foreach (var client in all)
         {

@@ -1,10 +1,12 @@
 using IdentityServer.Audit;
 using IdentityServer.Hosting.Cli;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace IdentityServer.Admin.Cli;
 
-/// <summary><c>users add|list|disable</c>: local accounts for headless setups.</summary>
-internal sealed class UsersCommand(UserAdminService users) : ICommand
+/// <summary><c>users add|list|disable|enable|delete|reset-password|set-role</c>: local accounts for headless setups.</summary>
+internal sealed class UsersCommand(UserAdminService users, IOptions<JsonOptions> json) : ICommand
 {
     /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
     public static CommandDescription About { get; } = new("users", UsageText, RequiresSubcommand: true);
@@ -13,18 +15,28 @@ internal sealed class UsersCommand(UserAdminService users) : ICommand
 
     private const string UsageText = """
         users add --username NAME [--email ADDRESS] [--password-stdin] [--admin]   create a local account
-        users list                                                                 list accounts
+        users list [--search TEXT] [--json]                                        list accounts (--search: in user name or email)
         users disable USERNAME                                                     block sign-in, end sessions, revoke grants
+        users enable USERNAME                                                      allow sign-in again (ends a lockout too)
+        users delete USERNAME                                                      delete the account, its sessions, grants and consent
+        users reset-password USERNAME                                              require a new password at the next sign-in
+        users set-role USERNAME ROLE [--remove]                                    give (or with --remove take away) a role
+                    USERNAME may also be the user id; the last administrator cannot be disabled, deleted or demoted
         """;
 
     public async Task<int> RunAsync(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Arguments.Required(0, "a subcommand (add, list or disable)") switch
+        return context.Arguments.Required(0, "a subcommand (add, list, disable, enable, delete, reset-password or set-role)") switch
         {
             "add" => await AddAsync(context),
             "list" => await ListAsync(context),
-            "disable" => await DisableAsync(context),
+            "disable" => await ChangeAsync(context, users.DisableAsync, "Disabled '{0}': sign-in blocked, sessions ended, grants revoked."),
+            "enable" => await ChangeAsync(context, users.EnableAsync, "Enabled '{0}'."),
+            "reset-password" => await ChangeAsync(context, users.RequirePasswordChangeAsync,
+                "'{0}' must choose a new password at the next sign-in; sessions ended, grants revoked."),
+            "delete" => await DeleteAsync(context),
+            "set-role" => await SetRoleAsync(context),
             var other => throw new CommandUsageException($"Unknown subcommand '{other}'."),
         };
     }
@@ -54,8 +66,15 @@ internal sealed class UsersCommand(UserAdminService users) : ICommand
 
     private async Task<int> ListAsync(CommandContext context)
     {
+        var search = context.Arguments.Option("search");
+        var asJson = context.Arguments.Flag("json");
         context.Arguments.EnsureAllUsed(1);
-        var all = await users.ListAsync(context.CancellationToken);
+        var all = (await users.SearchAsync(search, 100_000, null, context.CancellationToken)).Users;
+        if (asJson)
+        {
+            return await CliOutput.WriteJsonAsync(context, all.Select(UserModel.From).ToList(), json.Value.SerializerOptions);
+        }
+
         await context.Out.WriteLineAsync($"{"USERNAME",-30} {"EMAIL",-35} {"ROLE",-6} {"STATUS",-8} ID");
         foreach (var user in all)
         {
@@ -66,17 +85,51 @@ internal sealed class UsersCommand(UserAdminService users) : ICommand
         return 0;
     }
 
-    private async Task<int> DisableAsync(CommandContext context)
+    private static async Task<int> ChangeAsync(CommandContext context,
+        Func<string, AdminActor, CancellationToken, Task<AdminResult<UserView>>> change, string done)
     {
         var userName = context.Arguments.Required(1, "the username");
         context.Arguments.EnsureAllUsed(2);
-        var result = await users.DisableAsync(userName, AdminActor.CommandLine, context.CancellationToken);
+        var result = await change(userName, AdminActor.CommandLine, context.CancellationToken);
         if (result.Outcome != AdminOutcome.Ok)
         {
             return await CliOutput.FailAsync(context, result, $"No user '{userName}'.");
         }
 
-        await context.Out.WriteLineAsync($"Disabled '{result.Value!.UserName}': sign-in blocked, sessions ended, grants revoked.");
+        await context.Out.WriteLineAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, done, result.Value!.UserName));
+        return 0;
+    }
+
+    private async Task<int> DeleteAsync(CommandContext context)
+    {
+        var userName = context.Arguments.Required(1, "the username");
+        context.Arguments.EnsureAllUsed(2);
+        var result = await users.DeleteAsync(userName, AdminActor.CommandLine, context.CancellationToken);
+        if (result.Outcome != AdminOutcome.Ok)
+        {
+            return await CliOutput.FailAsync(context, result, $"No user '{userName}'.");
+        }
+
+        var deleted = result.Value!;
+        await context.Out.WriteLineAsync($"Deleted '{deleted.UserName}' (id {deleted.Id}): {deleted.SessionsEnded} session(s) ended, "
+            + $"{deleted.GrantsRemoved} grant(s) and {deleted.TokensRemoved} token(s) removed; audit entries kept.");
+        return 0;
+    }
+
+    private async Task<int> SetRoleAsync(CommandContext context)
+    {
+        var userName = context.Arguments.Required(1, "the username");
+        var role = context.Arguments.Required(2, "the role");
+        var remove = context.Arguments.Flag("remove");
+        context.Arguments.EnsureAllUsed(3);
+        var result = await users.ChangeRoleAsync(userName, role, add: !remove, AdminActor.CommandLine, context.CancellationToken);
+        if (result.Outcome != AdminOutcome.Ok)
+        {
+            return await CliOutput.FailAsync(context, result, $"No user '{userName}'.");
+        }
+
+        var roles = result.Value!.Roles;
+        await context.Out.WriteLineAsync($"'{result.Value.UserName}' now has the roles: {(roles.Count == 0 ? "(none)" : string.Join(", ", roles))}.");
         return 0;
     }
 }

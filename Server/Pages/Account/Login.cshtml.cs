@@ -95,6 +95,14 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
             return Page();
         }
 
+        if (user.PasswordChangeRequiredAt is not null)
+        {
+            // An admin forced a password reset: no session until a new password is chosen (SetPassword).
+            logger.LogInformation("User {UserId} must set a new password before signing in", user.Id);
+            PasswordChangeTicket.Issue(HttpContext, user);
+            return LocalRedirect(Url.Page("/Account/SetPassword", new { returnUrl = SafeReturnUrl(ReturnUrl) })!);
+        }
+
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
         logger.LogInformation("User {UserId} signed in", user.Id);
         await RecordAsync(AuditOutcomes.Success, user, null);

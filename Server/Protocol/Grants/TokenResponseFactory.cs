@@ -73,6 +73,8 @@ public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions option
             UpdatedAt = profile ? claims.UpdatedAt : null,
             Email = email ? claims.Email : null,
             EmailVerified = email ? claims.EmailVerified : null,
+            Roles = scopes.Contains(ScopeCatalog.Roles) ? claims.Roles : null,
+            Custom = claims.Custom?.Where(c => c.Scopes.Any(scopes.Contains)).ToList(),
         };
     }
 }
