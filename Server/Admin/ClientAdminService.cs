@@ -137,9 +137,14 @@ public sealed class ClientAdminService(
             return false;
         }
 
+        // The client's tokens go first, by name: SQL Server allows one cascade path to them, so the database cascades
+        // through grants only (docs/operations.md, SQL Server). One transaction: all of it, or nothing.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Tokens.Where(t => t.ApplicationId == row.Id).ExecuteDeleteAsync(cancellationToken);
         db.Applications.Remove(row);
         audit.AddAdminChange(actor, "client.deleted", ClientRegistry.AuditTarget(clientId));
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         store.Invalidate(clientId);
         return true;
     }
