@@ -42,6 +42,20 @@ public sealed class BrandedPagesTests(BrandedServer server) : IClassFixture<Bran
     }
 
     [Fact]
+    public async Task The_admin_pages_carry_the_product_name()
+    {
+        var admin = await IdentityServer.Tests.Admin.AdminApi.CreateAdminAsync(server);
+        using var browser = new BrowserSession(server);
+        await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/account/login"), admin.UserName!);
+
+        var page = await BrowserSession.ReadPageAsync(await browser.GetAsync("/admin"));
+
+        Assert.EndsWith(" · Admin · Acme <ID>", page.Title, StringComparison.Ordinal);
+        Assert.Equal("Acme <ID> admin", page.QuerySelector("header.admin-nav strong")?.TextContent);
+        Assert.NotNull(page.QuerySelector("link[href^='/branding.css?v=']"));
+    }
+
+    [Fact]
     public async Task The_stylesheet_sets_the_colour_and_a_readable_text_colour_and_is_cached_by_etag()
     {
         using var http = server.CreateClient();
