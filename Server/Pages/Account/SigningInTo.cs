@@ -25,7 +25,8 @@ public sealed class SigningInToViewComponent(ClientStore clients) : ViewComponen
     /// <summary>The enabled client of the authorization request <paramref name="returnUrl"/> returns to, or null.</summary>
     public static async Task<ClientDescriptor?> FindAsync(ClientStore clients, string? returnUrl, CancellationToken cancellationToken)
     {
-        if (AuthorizeReturnUrl.ClientIdOf(returnUrl) is not { Length: > 0 } clientId)
+        // ClientIdOf cuts a client_id at 100 characters (for the audit log): one that long may be cut, so name no client.
+        if (AuthorizeReturnUrl.ClientIdOf(returnUrl) is not { Length: > 0 and < 100 } clientId)
         {
             return null;
         }
