@@ -38,6 +38,7 @@ try
     builder.AddProxySupport();
     builder.AddRateLimits();
     builder.AddEmail();
+    builder.AddBranding();
     builder.Services.AddUnhandledErrors();
     builder.Services.AddAuditLog();
     builder.Services.AddIdentityDatabase(builder.Configuration);
@@ -76,6 +77,7 @@ try
     app.UseAntiforgery();
     app.MapHealth();
     app.MapMetrics();
+    app.MapBranding();
     app.MapProtocol();
     app.MapAdmin();
     app.MapRazorPages();

@@ -1,5 +1,6 @@
 using IdentityServer.Accounts;
 using IdentityServer.Clients;
+using IdentityServer.Hosting;
 using IdentityServer.Protocol.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -22,6 +23,20 @@ public sealed class ConsentModel(PendingAuthorizationReader pendingAuthorization
     public string? ErrorMessage => _pending.Error;
     public string ClientName => _pending.Request?.Client.DisplayName ?? "";
     public string? ClientUri => _pending.Request?.Client.ClientUri;
+
+    /// <summary>The client's home page as a link: only an https URL.</summary>
+    public string? ClientLink => BrandingOptions.IsHttpsUrl(ClientUri) ? ClientUri : null;
+
+    /// <summary>The client's logo: only from an https URL (an http one would be fetched in the clear, and is not shown).</summary>
+    public string? ClientLogoUri => _pending.Request?.Client.LogoUri is { } logo && BrandingOptions.IsHttpsUrl(logo) ? logo : null;
+
+    /// <summary>
+    /// Where the person is sent back to: the host of the request's redirect URI (already one of the client's registered
+    /// ones), or for a native app's private-use scheme (com.example.app:/callback) the scheme.
+    /// </summary>
+    public string? RedirectHost => _pending.Request?.RedirectUri is { } redirect && Uri.TryCreate(redirect, UriKind.Absolute, out var uri)
+        ? (uri.IsDefaultPort || uri.Port < 0 ? uri.Host : uri.Authority) is { Length: > 0 } host ? host : uri.Scheme + ":"
+        : null;
     public IReadOnlyList<ScopeDescriptor> RequestedScopes => _pending.Scopes;
 
     public async Task<IActionResult> OnGetAsync() => await ReadAsync() ?? Page();

@@ -16,7 +16,7 @@ namespace IdentityServer.Accounts.Email;
 /// unverified one may be somebody else's. Messages are queued (<see cref="EmailOutbox"/>), not sent during the request.
 /// </summary>
 public sealed class AccountEmails(EmailOutbox outbox, ServerOptions server, UserManager<ApplicationUser> users, AccountOptions accounts,
-    IHttpContextAccessor http)
+    IHttpContextAccessor http, BrandingOptions branding)
 {
     public const string ConfirmEmailPath = "/account/confirm-email";
     public const string ConfirmEmailChangePath = "/account/confirm-email-change";
@@ -136,7 +136,7 @@ public sealed class AccountEmails(EmailOutbox outbox, ServerOptions server, User
 
     private bool Queue(ApplicationUser user, string to, string kind, string subject, string[] paragraphs, string? link, string? linkText, string footer)
     {
-        var site = new Uri(server.Issuer).Host;
+        var site = $"{branding.ProductName} · {new Uri(server.Issuer).Host}";
         var text = new StringBuilder();
         var html = new StringBuilder("<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\">");
         foreach (var paragraph in paragraphs)
