@@ -33,6 +33,10 @@ public sealed class TwoFactorSignIn(SignInManager<ApplicationUser> signIn, Accou
     /// <summary>Whether a sign-in of <paramref name="user"/> needs a second factor.</summary>
     public Task<bool> IsRequiredAsync(ApplicationUser user) => signIn.UserManager.GetTwoFactorEnabledAsync(user);
 
+    /// <summary>Whether the account <paramref name="userId"/> (if it exists) has a second factor.</summary>
+    public async Task<bool> IsRequiredAsync(string userId) =>
+        await signIn.UserManager.FindByIdAsync(userId) is { } user && await IsRequiredAsync(user);
+
     /// <summary>The first factor checked out: remember whose sign-in this is in the two-factor cookie (no session yet).</summary>
     public async Task BeginAsync(HttpContext http, ApplicationUser user, string firstMethod, string? provider = null)
     {
