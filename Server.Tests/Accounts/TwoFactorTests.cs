@@ -1,7 +1,9 @@
 using System.Net;
 using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace IdentityServer.Tests.Accounts;
@@ -236,6 +238,35 @@ public sealed class TwoFactorTests(SqliteServer server) : IClassFixture<SqliteSe
         var token = await IdTokenAsync(browser, client, user, null, ("acr_values", "2"));
 
         Assert.Equal("1", token.GetClaim("acr").Value);
+    }
+
+    [Fact]
+    public async Task Acr_values_2_over_a_single_factor_session_of_a_two_factor_account_signs_in_again_with_the_code()
+    {
+        var user = await TestData.CreateUserAsync(server);
+        var client = await TestData.CreateClientAsync(server);
+        using var browser = new BrowserSession(server);
+        Assert.Equal("1", (await IdTokenAsync(browser, client, user, null)).GetClaim("acr").Value);
+        // Two-step verification turned on elsewhere, after this single-factor session began.
+        string key;
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var stored = (await users.FindByIdAsync(user.Id))!;
+            await users.ResetAuthenticatorKeyAsync(stored);
+            await users.SetTwoFactorEnabledAsync(stored, true);
+            key = (await users.GetAuthenticatorKeyAsync(stored))!;
+        }
+
+        // Without acr_values the session still answers; with acr_values=2 the person signs in again, with the code.
+        Assert.Equal("1", (await IdTokenAsync(browser, client, user, null)).GetClaim("acr").Value);
+        var (_, challenge) = TestData.NewPkce();
+        var none = await browser.GetAsync(OAuthFlow.AuthorizeUrl(client, challenge, "openid", extra: [("acr_values", "2 1"), ("prompt", "none")]));
+        Assert.Equal("login_required", OAuthFlow.CallbackParameters(none, client)["error"]);
+        var token = await IdTokenAsync(browser, client, user, page => browser.SubmitAsync(page, new() { ["Code"] = Totp.Code(key) }), ("acr_values", "2 1"));
+
+        Assert.Equal("2", token.GetClaim("acr").Value);
+        Assert.Equal(["pwd", "otp", "mfa"], Amr(token));
     }
 
     [Fact]
