@@ -52,6 +52,7 @@ public static class AccountRegistration
         // Password reset, email verification and email change links: Identity's data-protection tokens, short-lived.
         services.Configure<DataProtectionTokenProviderOptions>(options => options.TokenLifespan = accountOptions.EmailLinkLifetime);
         services.AddScoped<AccountEmails>();
+        services.AddScoped<TwoFactorSignIn>();
 
         // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
         var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;

@@ -67,6 +67,8 @@ public sealed class AdminApiAuthentication(
 
         identity.AddClaim(new Claim(ClientIdClaim, validated.ClientId));
         identity.AddClaims(validated.Scopes.Select(s => new Claim(ScopeClaim, s)));
+        // How the person signed in (RFC 9068 §2.2.1 amr), for Admin:RequireTwoFactor.
+        identity.AddClaims(validated.Token.Claims.Where(c => c.Type == AdminTwoFactor.MethodClaim).Select(c => new Claim(AdminTwoFactor.MethodClaim, c.Value)));
         if (validated.AuthorizationId is { } grantId)
         {
             identity.AddClaim(new Claim(GrantIdClaim, grantId));

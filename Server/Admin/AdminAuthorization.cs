@@ -52,7 +52,7 @@ public sealed class AdminRequirement : IAuthorizationRequirement;
 /// a client, never an admin) — unless that client is a service account (<see cref="ClientDescriptor.AdminServiceAccountPermission"/>),
 /// enabled now, asking for itself.
 /// </summary>
-public sealed class AdminRequirementHandler(UserManager<ApplicationUser> users, ClientStore clients, TimeProvider time) : AuthorizationHandler<AdminRequirement>
+public sealed class AdminRequirementHandler(UserManager<ApplicationUser> users, ClientStore clients, TimeProvider time, AdminOptions options) : AuthorizationHandler<AdminRequirement>
 {
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, AdminRequirement requirement)
     {
@@ -80,6 +80,12 @@ public sealed class AdminRequirementHandler(UserManager<ApplicationUser> users, 
         var user = userId is null ? null : await users.FindByIdAsync(userId);
         if (user is not null && !AdminRoles.IsDisabled(user, time.GetUtcNow()) && await users.IsInRoleAsync(user, AdminRoles.Admin))
         {
+            if (options.RequireTwoFactor && !AdminTwoFactor.IsMultiFactor(principal))
+            {
+                context.Fail(new AuthorizationFailureReason(this, AdminTwoFactor.FailureReason));
+                return;
+            }
+
             context.Succeed(requirement);
         }
     }

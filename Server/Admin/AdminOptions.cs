@@ -12,4 +12,11 @@ public sealed class AdminOptions
     /// same setting for a declared secret that changed (<see cref="ClientSeedOptions.SecretRotationGracePeriod"/>).
     /// </summary>
     public TimeSpan SecretRotationGracePeriod { get; set; } = ClientSecrets.DefaultRotationGracePeriod;
+
+    /// <summary>
+    /// Whether administrators must have signed in with a second factor: the admin pages then refuse a single-factor
+    /// session (sending the person to /account/security), and the admin API a token whose amr lacks "mfa" (RFC 9470
+    /// insufficient_user_authentication). Service accounts (client_credentials) are not people and are not affected.
+    /// </summary>
+    public bool RequireTwoFactor { get; set; }
 }

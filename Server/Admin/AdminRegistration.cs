@@ -23,6 +23,7 @@ public static class AdminRegistration
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, AdminApiAuthentication>(AdminApiAuthentication.SchemeName, null);
         services.AddAuthorization(AdminPolicies.Add);
         services.AddScoped<IAuthorizationHandler, AdminRequirementHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AdminTwoFactor.ResultHandler>();
         // Every page under /admin needs an admin; a convention, so a new page cannot forget it.
         services.AddRazorPages(options => options.Conventions.AuthorizeFolder("/Admin", AdminPolicies.Pages));
         // The per-client settings in the admin API's client JSON (and its OpenAPI schema), from their one table.

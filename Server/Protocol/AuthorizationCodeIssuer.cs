@@ -25,6 +25,8 @@ public sealed class AuthorizationCodeIssuer(UserClaimsReader users, TokenFamilie
             Resources = [.. request.Resources],
             AuthTime = session.AuthTime.ToUnixTimeSeconds(),
             SessionId = session.SessionId,
+            Amr = [.. session.Methods],
+            Acr = session.Level,
             Claims = claims,
             // §4.1.3: the token request must then repeat it exactly.
             RedirectUri = request.RedirectUriProvided ? request.RedirectUri : null,

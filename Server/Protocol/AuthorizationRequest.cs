@@ -22,6 +22,14 @@ public sealed class AuthorizationRequest
     public IReadOnlySet<string> Prompt { get; init; } = NoPrompt;
     public int? MaxAge { get; init; }
     public string? LoginHint { get; init; }
+
+    /// <summary>
+    /// OpenID Connect Core §3.1.2.1 acr_values: whether the first of the requested levels this server knows is the
+    /// multi-factor one (the values are in order of preference; unknown values are ignored).
+    /// </summary>
+    public bool WantsMultiFactor => Parameters["acr_values"] is { } acrValues
+        && acrValues.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(Accounts.AuthenticationMethods.Levels.Contains)
+            == Accounts.AuthenticationMethods.MultiFactorLevel;
     public string? UiLocales { get; init; }
     public required OAuthParameters Parameters { get; init; }
 

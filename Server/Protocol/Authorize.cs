@@ -26,6 +26,7 @@ public static class AuthorizeEndpoint
         AuthorizationRequestValidator validator,
         AuthorizationCodeIssuer codes,
         ConsentService consent,
+        TwoFactorSignIn twoFactor,
         ServerOptions protocol,
         TimeProvider time,
         ILoggerFactory loggers)
@@ -59,7 +60,7 @@ public static class AuthorizeEndpoint
 
         var authentication = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var session = authentication.Succeeded ? SignInSession.From(authentication.Principal) : null;
-        if (NeedsSignIn(request, session, time.GetUtcNow()))
+        if (NeedsSignIn(request, session, time.GetUtcNow()) || await NeedsSecondFactorAsync(request, session, twoFactor))
         {
             if (request.Prompt.Contains(Prompts.None))
             {
@@ -113,6 +114,21 @@ public static class AuthorizeEndpoint
         || request.Prompt.Contains(Prompts.Login)
         || request.Prompt.Contains(Prompts.SelectAccount)
         || (request.MaxAge is { } maxAge && now - session.AuthTime > TimeSpan.FromSeconds(maxAge));
+
+    /// <summary>
+    /// acr_values asking for the multi-factor level, from a single-factor session of an account that has a second factor:
+    /// the person signs in again, with it. An account without one goes on, and its ID token says acr "1" (acr_values is
+    /// voluntary, Core §3.1.2.1; it is the client's to refuse a level it finds too low).
+    /// </summary>
+    private static async Task<bool> NeedsSecondFactorAsync(AuthorizationRequest request, SignInSession? session, TwoFactorSignIn twoFactor)
+    {
+        if (session is null || session.IsMultiFactor || !request.WantsMultiFactor)
+        {
+            return false;
+        }
+
+        return await twoFactor.IsRequiredAsync(session.Subject);
+    }
 
     private static string SignInUrl(AuthorizationRequest request, HttpContext context)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IdentityServer.Accounts;
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using IdentityServer.Tokens;
@@ -53,8 +54,10 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
             WriteArray(json, "revocation_endpoint_auth_methods_supported", ClientAuthMethods);
             WriteArray(json, "subject_types_supported", ["public"]);
             WriteArray(json, "id_token_signing_alg_values_supported", keys.Keys.Select(k => k.Algorithm).Distinct());
+            // OpenID Connect Discovery §3; the levels are this server's own (docs/accounts.md#acr-levels).
+            WriteArray(json, "acr_values_supported", AuthenticationMethods.Levels);
             WriteArray(json, "prompt_values_supported", [Prompts.None, Prompts.Login, Prompts.Consent, Prompts.SelectAccount]);
-            WriteArray(json, "claims_supported", ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+            WriteArray(json, "claims_supported", ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "acr", "amr",
                 "name", "preferred_username", "picture", "updated_at", "email", "email_verified", "roles"]);
             WriteArray(json, "ui_locales_supported", ["en"]);
             json.WriteBoolean("claims_parameter_supported", false);

@@ -13,6 +13,12 @@ public sealed class GrantPayload
     public string[] Resources { get; set; } = [];
     public long? AuthTime { get; set; }
     public string? SessionId { get; set; }
+
+    /// <summary>How the person signed in (RFC 8176 amr values) and the level that reached (OpenID Connect Core §2 acr).</summary>
+    public string[]? Amr { get; set; }
+
+    public string? Acr { get; set; }
+
     public UserClaimSet? Claims { get; set; }
 
     // Authorization code only.

@@ -216,6 +216,8 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
         Resources = code.Resources,
         AuthTime = code.AuthTime,
         SessionId = code.SessionId,
+        Amr = code.Amr,
+        Acr = code.Acr,
         Claims = code.Claims,
     };
 

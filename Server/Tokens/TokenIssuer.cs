@@ -10,7 +10,9 @@ public sealed record AccessTokenRequest(
     IReadOnlyCollection<string> Scopes,
     TimeSpan Lifetime,
     long? AuthTime = null,
-    string? AuthorizationId = null);
+    string? AuthorizationId = null,
+    IReadOnlyCollection<string>? Amr = null,
+    string? Acr = null);
 
 public sealed record IssuedAccessToken(string Value, string Jti, DateTimeOffset ExpiresAt);
 
@@ -23,7 +25,9 @@ public sealed record IdentityTokenRequest(
     string? Nonce,
     string? SessionId,
     string? AccessToken,
-    UserClaimSet? Claims);
+    UserClaimSet? Claims,
+    IReadOnlyCollection<string>? Amr = null,
+    string? Acr = null);
 
 /// <summary>Mints the JWTs this server issues: RFC 9068 access tokens and OpenID Connect identity tokens.</summary>
 public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimeProvider time)
@@ -60,6 +64,8 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
                 json.WriteNumber("auth_time", authTime);
             }
 
+            // RFC 9068 §2.2.1: how the person authenticated, so a resource server (the admin API) can ask for more.
+            WriteAuthentication(json, request.Amr, request.Acr);
             if (request.AuthorizationId is { } authorizationId)
             {
                 json.WriteString(AuthorizationIdClaim, authorizationId);
@@ -98,8 +104,30 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
                 json.WriteString("at_hash", writer.HalfHash(request.AccessToken));
             }
 
+            WriteAuthentication(json, request.Amr, request.Acr);
+
             request.Claims?.WriteTo(json);
         });
+    }
+
+    /// <summary>OpenID Connect Core §2: acr (a string) and amr (an array of RFC 8176 values), when the grant recorded them.</summary>
+    private static void WriteAuthentication(System.Text.Json.Utf8JsonWriter json, IReadOnlyCollection<string>? amr, string? acr)
+    {
+        if (!string.IsNullOrEmpty(acr))
+        {
+            json.WriteString("acr", acr);
+        }
+
+        if (amr is { Count: > 0 })
+        {
+            json.WriteStartArray("amr");
+            foreach (var method in amr)
+            {
+                json.WriteStringValue(method);
+            }
+
+            json.WriteEndArray();
+        }
     }
 
     private static void WriteAudience(System.Text.Json.Utf8JsonWriter json, IReadOnlyCollection<string> audiences)

@@ -103,6 +103,14 @@ public sealed class AccountEmails(EmailOutbox outbox, ServerOptions server, User
             "If you did not do this, reset your password now and contact the administrator.");
     }
 
+    /// <summary>Tells the person about a change of their two-factor sign-in (turned on or off, new recovery codes, a recovery code used).</summary>
+    public bool SendTwoFactorNotice(ApplicationUser user, string subject, string text)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return NoticeToVerified(user, "two_factor_notice", subject, text,
+            "If you did not do this, change your password, check two-step verification under Security, and contact the administrator.");
+    }
+
     /// <summary>Tells the person a provider (sign-in method) was linked to their account.</summary>
     public bool SendSignInMethodLinkedNotice(ApplicationUser user, string provider)
     {

@@ -19,7 +19,7 @@ namespace IdentityServer.Pages.Account;
 /// auth_time like every other sign-in.
 /// </summary>
 public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn, ExternalSignIn federation, TimeProvider time, ILogger<ExternalCallbackModel> logger,
-    AuditLog audit, ServerMetrics metrics, AccountEmails emails) : PageModel
+    AuditLog audit, ServerMetrics metrics, AccountEmails emails, TwoFactorSignIn twoFactor) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -61,7 +61,19 @@ public sealed class ExternalCallbackModel(SignInManager<ApplicationUser> signIn,
             emails.SendSignInMethodLinkedNotice(result.User, ProviderName);
         }
 
-        Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow()), new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];
+        if (await twoFactor.IsRequiredAsync(result.User))
+        {
+            // The provider vouched for the person, but the account asks for a second factor: a provider's sign-in is
+            // one factor here, like a password (docs/accounts.md#two-step-verification).
+            await twoFactor.BeginAsync(HttpContext, result.User, AuthenticationMethods.ForProvider(info.LoginProvider), info.LoginProvider);
+            logger.LogInformation("User {UserId} signed in with {Provider}; a second factor is next", result.User.Id, info.LoginProvider);
+            await audit.RecordSignInAsync(result.User, "sign_in.external", AuditOutcomes.Success, ClientId,
+                new { Provider = info.LoginProvider, Result = result.Outcome.ToString(), SecondFactor = "required" });
+            return LocalRedirect(Url.Page("/Account/LoginTwoFactor", new { returnUrl = SafeReturnUrl })!);
+        }
+
+        Claim[] claims = [.. SignInSession.NewSessionClaims(time.GetUtcNow(), AuthenticationMethods.ForProvider(info.LoginProvider)),
+            new(ClaimTypes.AuthenticationMethod, info.LoginProvider)];
         await signIn.SignInWithClaimsAsync(result.User, isPersistent: false, claims);
         logger.LogInformation("User {UserId} signed in with {Provider} ({Outcome})", result.User.Id, info.LoginProvider, result.Outcome);
         metrics.SignIn(method, succeeded: true);

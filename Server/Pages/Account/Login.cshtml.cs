@@ -19,7 +19,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger,
-    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics, AccountEmails emails) : PageModel
+    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics, AccountEmails emails, TwoFactorSignIn twoFactor) : PageModel
 {
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";
 
@@ -95,6 +95,18 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
             return Page();
         }
 
+        // The second factor comes first: with two-step verification on, the password alone may not even choose a new
+        // password (an admin's forced reset then follows the second step: LoginTwoFactor).
+        // The second factor comes before an admin's forced password reset: the password alone may not choose a new one.
+        if (await twoFactor.IsRequiredAsync(user))
+        {
+            // The password was right; the session waits for the second factor (docs/accounts.md#two-step-verification).
+            await twoFactor.BeginAsync(HttpContext, user, AuthenticationMethods.Password);
+            logger.LogInformation("User {UserId} gave the right password; a second factor is next", user.Id);
+            await audit.RecordSignInAsync(user, "sign_in.password", AuditOutcomes.Success, AuthorizeReturnUrl.ClientIdOf(ReturnUrl), new { SecondFactor = "required" });
+            return LocalRedirect(Url.Page("/Account/LoginTwoFactor", new { returnUrl = SafeReturnUrl(ReturnUrl) })!);
+        }
+
         if (user.PasswordChangeRequiredAt is not null)
         {
             // An admin forced a password reset: no session until a new password is chosen (SetPassword).
@@ -103,7 +115,7 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
             return LocalRedirect(Url.Page("/Account/SetPassword", new { returnUrl = SafeReturnUrl(ReturnUrl) })!);
         }
 
-        await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
+        await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow(), AuthenticationMethods.Password));
         logger.LogInformation("User {UserId} signed in", user.Id);
         await RecordAsync(AuditOutcomes.Success, user, null);
         return LocalRedirect(SafeReturnUrl(ReturnUrl));

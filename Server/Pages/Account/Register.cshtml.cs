@@ -87,7 +87,7 @@ public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInMana
             return Page();
         }
 
-        await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow()));
+        await signIn.SignInWithClaimsAsync(user, isPersistent: false, SignInSession.NewSessionClaims(time.GetUtcNow(), AuthenticationMethods.Password));
         logger.LogInformation("User {UserId} registered", user.Id);
         await audit.RecordSignInAsync(user, "account.registered", AuditOutcomes.Success, AuthorizeReturnUrl.ClientIdOf(ReturnUrl));
         // The address stays unverified until its owner opens the link (without an SMTP server it stays unverified).

@@ -22,14 +22,14 @@ public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions option
         var lifetimes = TokenLifetimes.For(outcome.Client, options);
         var access = issuer.CreateAccessToken(new AccessTokenRequest(
             outcome.Subject, outcome.Client.ClientId, outcome.Audiences, outcome.Scopes, lifetimes.AccessToken,
-            outcome.User?.AuthTime, outcome.AuthorizationId));
+            outcome.User?.AuthTime, outcome.AuthorizationId, outcome.User?.Amr, outcome.User?.Acr));
 
         string? identityToken = null;
         if (outcome.User is not null && outcome.Scopes.Contains(ScopeCatalog.OpenId))
         {
             identityToken = issuer.CreateIdentityToken(new IdentityTokenRequest(
                 outcome.Subject, outcome.Client.ClientId, lifetimes.IdentityToken, outcome.User.AuthTime, outcome.Nonce,
-                outcome.User.SessionId, access.Value, Filter(outcome.User.Claims, outcome.Scopes)));
+                outcome.User.SessionId, access.Value, Filter(outcome.User.Claims, outcome.Scopes), outcome.User.Amr, outcome.User.Acr));
         }
 
         var expiresIn = (long)Math.Round((access.ExpiresAt - time.GetUtcNow()).TotalSeconds);
