@@ -1,0 +1,132 @@
+using System.Net;
+using AngleSharp.Html.Dom;
+using IdentityServer.Clients;
+using IdentityServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Tests.Admin;
+
+/// <summary>The admin pages' conveniences and guards: client presets, the page after registration, confirmed deletions.</summary>
+[Collection(AdminServer.Name)]
+public sealed class AdminPagesUxTests(SqliteServer server)
+{
+    [Theory]
+    [InlineData("web", "confidential", "authorization_code refresh_token", false)]
+    [InlineData("spa", "public", "authorization_code refresh_token", false)]
+    [InlineData("native", "public", "authorization_code refresh_token", false)]
+    [InlineData("m2m", "confidential", "client_credentials", false)]
+    [InlineData("resource", "confidential", "client_credentials", true)]
+    public async Task A_preset_fills_the_client_form_and_the_client_it_makes_is_valid(string preset, string clientType, string grantTypes, bool canIntrospect)
+    {
+        using var browser = await SignedInAdminAsync();
+        var form = await browser.GetAsync($"/admin/clients/new?preset={preset}");
+        var document = await BrowserSession.ReadPageAsync(form);
+        Assert.Equal(clientType, (document.QuerySelector("#Form_ClientType") as IHtmlSelectElement)!.Value);
+        Assert.Equal("true", document.QuerySelector($"a[href='/admin/clients/new?preset={preset}']")!.GetAttribute("aria-current"));
+        Assert.NotNull(document.QuerySelector("#preset-description"));
+
+        // Submitted as a browser would: what the form shows, plus a name, an id and (for sign-in apps) a redirect URI.
+        var clientId = $"preset-{preset}-" + Guid.NewGuid().ToString("N")[..6];
+        var fields = FormFields(document);
+        fields["Form.ClientId"] = clientId;
+        fields["Form.DisplayName"] = "Preset " + preset;
+        if (preset is "web" or "spa")
+        {
+            fields["Form.RedirectUris"] = "https://app.example.com/cb";
+        }
+
+        var created = await browser.Http.PostAsync(new Uri("/admin/clients/new", UriKind.Relative), new FormUrlEncodedContent(fields));
+        var page = await BrowserSession.ReadPageAsync(created);
+        Assert.True(page.QuerySelector("h1")?.TextContent == "Client registered", page.QuerySelector("#error")?.TextContent ?? page.Body?.TextContent);
+        var descriptor = ClientDescriptor.From(await server.WithDatabaseAsync(db => db.Applications.AsNoTracking().SingleAsync(a => a.ClientId == clientId)));
+        Assert.Equal(clientType == "confidential", descriptor.IsConfidential);
+        Assert.Equal(grantTypes, string.Join(' ', descriptor.GrantTypes.Order(StringComparer.Ordinal)));
+        Assert.Equal(canIntrospect, descriptor.CanIntrospect);
+        Assert.Equal(clientType == "confidential", page.QuerySelector("#client-secret") is not null);
+    }
+
+    [Fact]
+    public async Task After_registration_the_page_lists_the_endpoints_and_offers_a_copy_button_for_the_secret()
+    {
+        using var browser = await SignedInAdminAsync();
+        var form = await browser.GetAsync("/admin/clients/new?preset=web");
+        var created = await browser.SubmitAsync(form, new() { ["Form.RedirectUris"] = "https://app.example.com/cb", ["Form.DisplayName"] = "Endpoints" });
+        var page = await BrowserSession.ReadPageAsync(created);
+
+        var endpoints = page.QuerySelector("#endpoints")!.TextContent;
+        Assert.Contains("/.well-known/openid-configuration", endpoints, StringComparison.Ordinal);
+        Assert.Contains("/connect/authorize", endpoints, StringComparison.Ordinal);
+        Assert.Contains("/connect/token", endpoints, StringComparison.Ordinal);
+        // The copy button is a progressive enhancement: hidden until admin.js (a file, as the CSP wants) shows it.
+        var copy = page.QuerySelector("button[data-copy-target='client-secret']")!;
+        Assert.True(copy.HasAttribute("hidden"));
+        Assert.NotNull(page.QuerySelector("script[src='/admin.js']"));
+        var script = await browser.GetAsync("/admin.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Contains("clipboard", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deleting_a_client_or_a_scope_needs_the_confirmation_box()
+    {
+        using var browser = await SignedInAdminAsync();
+        var client = await TestData.CreateClientAsync(server);
+        var edit = await browser.GetAsync($"/admin/clients/{client.ClientId}");
+        var document = await BrowserSession.ReadPageAsync(edit);
+        Assert.Equal("danger", document.QuerySelector("form[action*='handler=Delete'] button")!.ClassName);
+        Assert.NotNull(document.QuerySelector("form[action*='handler=Delete'] input[name=confirm][required]"));
+
+        var refused = await browser.SubmitAsync(edit, new() { ["confirm"] = "" }, formSelector: "form[action*='handler=Delete']");
+        Assert.NotNull((await BrowserSession.ReadPageAsync(refused)).QuerySelector("#unconfirmed"));
+        Assert.True(await server.WithDatabaseAsync(db => db.Applications.AnyAsync(a => a.ClientId == client.ClientId)));
+
+        var deleted = await browser.SubmitAsync(edit, new() { ["confirm"] = "true" }, formSelector: "form[action*='handler=Delete']");
+        Assert.Equal("/admin/clients", deleted.RequestMessage!.RequestUri!.AbsolutePath);
+        Assert.False(await server.WithDatabaseAsync(db => db.Applications.AnyAsync(a => a.ClientId == client.ClientId)));
+
+        var scopeName = "scope-" + Guid.NewGuid().ToString("N")[..8];
+        var scopes = await browser.GetAsync("/admin/scopes");
+        await browser.SubmitAsync(scopes, new() { ["Form.Name"] = scopeName, ["Form.DisplayName"] = "To delete" }, formSelector: "form[method=post]");
+        var scopePage = await browser.GetAsync($"/admin/scopes/{scopeName}");
+        Assert.Equal(HttpStatusCode.OK, scopePage.StatusCode);
+        var scopeRefused = await browser.SubmitAsync(scopePage, new() { ["confirm"] = "" }, formSelector: "form[action*='handler=Delete']");
+        Assert.Contains("Tick the box", await scopeRefused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"/admin/scopes/{scopeName}")).StatusCode);
+        var scopeDeleted = await browser.SubmitAsync(scopePage, new() { ["confirm"] = "true" }, formSelector: "form[action*='handler=Delete']");
+        Assert.Equal("/admin/scopes", scopeDeleted.RequestMessage!.RequestUri!.AbsolutePath);
+    }
+
+    /// <summary>The fields a browser would post from the page's first POST form: checked boxes only, selects, text areas.</summary>
+    private static Dictionary<string, string> FormFields(IHtmlDocument document)
+    {
+        var form = document.QuerySelectorAll("form").OfType<IHtmlFormElement>().First(f => f.Method.Equals("post", StringComparison.OrdinalIgnoreCase));
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var element in form.Elements)
+        {
+            switch (element)
+            {
+                case IHtmlInputElement { Type: "checkbox" } box when !box.IsChecked:
+                    break;
+                case IHtmlInputElement input when !string.IsNullOrEmpty(input.Name) && input.Type != "submit":
+                    fields.TryAdd(input.Name, input.Value);
+                    break;
+                case IHtmlSelectElement select when !string.IsNullOrEmpty(select.Name):
+                    fields[select.Name] = select.Value ?? "";
+                    break;
+                case IHtmlTextAreaElement area when !string.IsNullOrEmpty(area.Name):
+                    fields[area.Name] = area.Value;
+                    break;
+            }
+        }
+
+        return fields;
+    }
+
+    private async Task<BrowserSession> SignedInAdminAsync()
+    {
+        var admin = await AdminApi.CreateAdminAsync(server);
+        var browser = new BrowserSession(server);
+        await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/admin"), admin.UserName!);
+        return browser;
+    }
+}
