@@ -96,6 +96,34 @@ public sealed class AdminPagesUxTests(SqliteServer server)
         Assert.Equal("/admin/scopes", scopeDeleted.RequestMessage!.RequestUri!.AbsolutePath);
     }
 
+    [Theory]
+    [InlineData("::ffff:192.0.2.7", "192.0.2.7")]
+    [InlineData("192.0.2.7", "192.0.2.7")]
+    [InlineData("2001:db8::1", "2001:db8::1")]
+    [InlineData(null, "unknown address")]
+    public void The_devices_page_shows_IPv4_mapped_addresses_as_IPv4(string? stored, string shown) =>
+        Assert.Equal(shown, IdentityServer.Pages.Account.DevicesModel.DisplayAddress(stored));
+
+    [Fact]
+    public async Task The_devices_page_gives_machine_readable_times_and_the_signed_out_page_a_way_back()
+    {
+        var user = await TestData.CreateUserAsync(server);
+        using var browser = new BrowserSession(server);
+        await OAuthFlow.SignInAsync(browser, await browser.GetAsync("/account/login"), user.UserName!);
+        var devices = await BrowserSession.ReadPageAsync(await browser.GetAsync("/account/devices"));
+        var time = devices.QuerySelector("time[data-local-time]")!;
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", time.GetAttribute("datetime"));
+        Assert.EndsWith(" UTC", time.TextContent, StringComparison.Ordinal);
+        Assert.NotNull(devices.QuerySelector("script[src='/local-time.js']"));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/local-time.js")).StatusCode);
+
+        var logout = await browser.GetAsync("/account/logout");
+        Assert.NotNull((await BrowserSession.ReadPageAsync(logout)).QuerySelector("a[href='/account']"));
+        var signedOut = await BrowserSession.ReadPageAsync(await browser.SubmitAsync(logout, []));
+        Assert.Equal("You are signed out", signedOut.QuerySelector("h1")?.TextContent);
+        Assert.NotNull(signedOut.QuerySelector("a[href='/']"));
+    }
+
     /// <summary>The fields a browser would post from the page's first POST form: checked boxes only, selects, text areas.</summary>
     private static Dictionary<string, string> FormFields(IHtmlDocument document)
     {
