@@ -124,6 +124,74 @@ public sealed class AdminPagesUxTests(SqliteServer server)
         Assert.NotNull(signedOut.QuerySelector("a[href='/']"));
     }
 
+    [Fact]
+    public async Task The_client_list_is_searched_and_paged()
+    {
+        using var browser = await SignedInAdminAsync();
+        var marker = "srch" + Guid.NewGuid().ToString("N")[..6];
+        var first = await TestData.CreateClientAsync(server, clientId: marker + "-a");
+        await TestData.CreateClientAsync(server, clientId: marker + "-b");
+
+        var found = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/clients?q={marker}"));
+        Assert.Equal([marker + "-a", marker + "-b"], found.QuerySelectorAll("table tbody tr td:first-child a").Select(a => a.TextContent).ToArray());
+        var none = await BrowserSession.ReadPageAsync(await browser.GetAsync("/admin/clients?q=no-such-client-" + marker));
+        Assert.NotNull(none.QuerySelector("#no-clients"));
+        Assert.Equal(first.ClientId, marker + "-a");
+
+        // More clients than a page: a next link that keeps the search, and a previous link on page 2.
+        for (var i = 0; i < IdentityServer.Pages.Admin.IndexModel.PageSize; i++)
+        {
+            await TestData.CreateClientAsync(server, clientId: $"{marker}-p{i:00}");
+        }
+
+        var page1 = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/clients?q={marker}"));
+        var next = page1.QuerySelector("a[rel=next]")!.GetAttribute("href")!;
+        Assert.Contains($"q={marker}", next, StringComparison.Ordinal);
+        var page2 = await BrowserSession.ReadPageAsync(await browser.GetAsync(next));
+        Assert.Equal(2, page2.QuerySelectorAll("table tbody tr").Length);
+        Assert.NotNull(page2.QuerySelector("a[rel=prev]"));
+    }
+
+    [Fact]
+    public async Task The_audit_log_is_shown_as_readable_rows_and_filtered_by_kind_user_client_and_time()
+    {
+        using var browser = await SignedInAdminAsync();
+        var person = await TestData.CreateUserAsync(server);
+        var client = await TestData.CreateClientAsync(server);
+        var now = DateTime.UtcNow;
+        await server.WithDatabaseAsync(async db =>
+        {
+            db.AuditEntries.Add(new() { Id = Guid.NewGuid().ToString("N"), Timestamp = now, Kind = "sign_in", Action = "sign_in.password", Outcome = "failure",
+                ActorId = person.Id, ActorName = person.UserName, Target = "user:" + person.Id, ClientId = client.ClientId, Details = """{"reason":"bad_password","attempts":3}""" });
+            db.AuditEntries.Add(new() { Id = Guid.NewGuid().ToString("N"), Timestamp = now.AddDays(-3), Kind = "consent", Action = "consent.granted", Outcome = "success",
+                ActorId = person.Id, ActorName = person.UserName, Target = "client:" + client.ClientId, ClientId = client.ClientId, Details = """{"scopes":["openid","profile"]}""" });
+            await db.SaveChangesAsync();
+        });
+
+        var byUser = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?user={person.UserName}"));
+        var rows = byUser.QuerySelectorAll("#audit tbody tr");
+        Assert.Equal(2, rows.Length);
+        // Readable: the details as name/value pairs, never the raw JSON.
+        Assert.Contains("reason", rows[0].QuerySelector("dl.details")!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("bad_password", rows[0].TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("{", rows[0].TextContent, StringComparison.Ordinal);
+        Assert.Contains("openid, profile", rows[1].TextContent, StringComparison.Ordinal);
+
+        var byKind = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?user={person.Id}&kind=consent"));
+        Assert.Contains("consent.granted", Assert.Single(byKind.QuerySelectorAll("#audit tbody tr")).TextContent, StringComparison.Ordinal);
+        Assert.Equal("consent", (byKind.QuerySelector("#kind") as IHtmlSelectElement)!.Value);
+
+        var from = now.AddDays(-1).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        var byTime = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?client={client.ClientId}&from={from}"));
+        Assert.Contains("sign_in.password", Assert.Single(byTime.QuerySelectorAll("#audit tbody tr")).TextContent, StringComparison.Ordinal);
+        var to = now.AddDays(-1).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        var byTo = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?client={client.ClientId}&to={to}"));
+        Assert.Contains("consent.granted", Assert.Single(byTo.QuerySelectorAll("#audit tbody tr")).TextContent, StringComparison.Ordinal);
+
+        var nothing = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?client={client.ClientId}&kind=token"));
+        Assert.NotNull(nothing.QuerySelector("#no-entries"));
+    }
+
     /// <summary>The fields a browser would post from the page's first POST form: checked boxes only, selects, text areas.</summary>
     private static Dictionary<string, string> FormFields(IHtmlDocument document)
     {
