@@ -12,7 +12,7 @@ namespace IdentityServer.Tests.Admin;
 /// </summary>
 public sealed class AdminAccessibilityBrowserTests(AdminBrowserServer server) : IClassFixture<AdminBrowserServer>
 {
-    private static readonly string[] Pages = ["/admin", "/admin/clients", "/admin/clients/new", "/admin/clients/new?preset=spa", "/admin/scopes", "/admin/users", "/admin/audit"];
+    private static readonly string[] Pages = ["/admin", "/admin/clients", "/admin/clients/new", "/admin/clients/new?preset=spa", "/admin/scopes", "/admin/users", "/admin/audit", "/admin/audit?kind=admin"];
 
     private static readonly int[] Widths = [1280, 390];
 
@@ -20,6 +20,8 @@ public sealed class AdminAccessibilityBrowserTests(AdminBrowserServer server) : 
     public async Task The_admin_pages_have_no_serious_accessibility_violations_in_light_and_dark_at_desktop_and_phone_widths()
     {
         var admin = await AdminApi.CreateAdminAsync(server);
+        var client = await TestData.CreateClientAsync(server);
+        string[] pages = [.. Pages, $"/admin/clients/{client.ClientId}", $"/admin/users/{admin.Id}"];
         var screenshots = Path.Combine(RepositoryPaths.Root, "TestResults", "screenshots");
         Directory.CreateDirectory(screenshots);
         using var playwright = await Playwright.CreateAsync();
@@ -53,7 +55,7 @@ public sealed class AdminAccessibilityBrowserTests(AdminBrowserServer server) : 
             foreach (var width in Widths)
             {
                 await page.SetViewportSizeAsync(width, width == 390 ? 844 : 900);
-                foreach (var path in Pages)
+                foreach (var path in pages)
                 {
                     var response = await page.GotoAsync(server.Url(path));
                     var where = $"{path} ({scheme}, {width} px)";

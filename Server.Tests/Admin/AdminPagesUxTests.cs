@@ -158,7 +158,7 @@ public sealed class AdminPagesUxTests(SqliteServer server)
         using var browser = await SignedInAdminAsync();
         var person = await TestData.CreateUserAsync(server);
         var client = await TestData.CreateClientAsync(server);
-        var now = DateTime.UtcNow;
+        var now = server.Time.GetUtcNow().UtcDateTime;
         await server.WithDatabaseAsync(async db =>
         {
             db.AuditEntries.Add(new() { Id = Guid.NewGuid().ToString("N"), Timestamp = now, Kind = "sign_in", Action = "sign_in.password", Outcome = "failure",
