@@ -25,7 +25,12 @@ public static class AdminRegistration
         services.AddScoped<IAuthorizationHandler, AdminRequirementHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AdminTwoFactor.ResultHandler>();
         // Every page under /admin needs an admin; a convention, so a new page cannot forget it.
-        services.AddRazorPages(options => options.Conventions.AuthorizeFolder("/Admin", AdminPolicies.Pages));
+        services.AddRazorPages(options =>
+        {
+            options.Conventions.AuthorizeFolder("/Admin", AdminPolicies.Pages);
+            // The client list answers at /admin (the admin home) and at /admin/clients (the nav's link).
+            options.Conventions.AddPageRoute("/Admin/Index", "admin/clients");
+        });
         // The per-client settings in the admin API's client JSON (and its OpenAPI schema), from their one table.
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolver =
             (options.SerializerOptions.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(ClientMetadataJson.AddSettings));

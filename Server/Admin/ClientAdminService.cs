@@ -34,6 +34,23 @@ public sealed class ClientAdminService(
         return rows.Select(ClientRegistry.View).ToList();
     }
 
+    /// <summary>
+    /// The clients whose client_id or display name contains <paramref name="search"/> (all when empty), in client_id order,
+    /// <paramref name="limit"/> from <paramref name="offset"/>; <c>More</c> says whether another page follows.
+    /// </summary>
+    public async Task<(IReadOnlyList<ClientView> Clients, bool More)> SearchAsync(string? search, int offset, int limit, CancellationToken cancellationToken)
+    {
+        var rows = db.Applications.AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(search))
+        {
+            var text = search.Trim();
+            rows = rows.Where(a => a.ClientId!.Contains(text) || (a.DisplayName != null && a.DisplayName.Contains(text)));
+        }
+
+        var page = await rows.OrderBy(a => a.ClientId).Skip(Math.Max(0, offset)).Take(limit + 1).ToListAsync(cancellationToken);
+        return (page.Take(limit).Select(ClientRegistry.View).ToList(), page.Count > limit);
+    }
+
     public async Task<ClientView?> GetAsync(string clientId, CancellationToken cancellationToken)
     {
         var row = await db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, cancellationToken);

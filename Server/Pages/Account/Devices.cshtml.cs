@@ -20,6 +20,20 @@ public sealed class DevicesModel(SessionService sessions) : PageModel
     public string? CurrentSessionId { get; private set; }
     public string? Message { get; private set; }
 
+    /// <summary>An address as people read it: an IPv4 client seen through a dual-stack socket (::ffff:192.0.2.1) as IPv4.</summary>
+    public static string DisplayAddress(string? address) =>
+        address is null ? "unknown address"
+        : System.Net.IPAddress.TryParse(address, out var ip) && ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4().ToString()
+        : address;
+
+    /// <summary>A UTC time in a time element: the text says UTC, and /local-time.js rewrites it in the reader's own time zone.</summary>
+    public static Microsoft.AspNetCore.Html.IHtmlContent Time(DateTime utc)
+    {
+        var value = DateTime.SpecifyKind(utc, DateTimeKind.Utc);
+        return new Microsoft.AspNetCore.Html.HtmlString(
+            $"<time datetime=\"{value:yyyy-MM-ddTHH:mm:ssZ}\" data-local-time>{value:yyyy-MM-dd HH:mm} UTC</time>");
+    }
+
     public async Task OnGetAsync() => await LoadAsync();
 
     public async Task<IActionResult> OnPostEndSessionAsync(string sessionId)

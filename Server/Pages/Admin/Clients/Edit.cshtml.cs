@@ -23,6 +23,9 @@ public sealed class EditModel(ClientAdminService clients) : PageModel
 
     public string? Message { get; private set; }
 
+    /// <summary>A destructive action posted without its confirmation box ticked: nothing was done.</summary>
+    public string? Unconfirmed { get; private set; }
+
     public string? NewSecret { get; private set; }
 
     public async Task<IActionResult> OnGetAsync() => await ShowAsync(resetForm: true);
@@ -67,10 +70,16 @@ public sealed class EditModel(ClientAdminService clients) : PageModel
         return await ShowAsync(resetForm: true);
     }
 
-    public async Task<IActionResult> OnPostDeleteAsync()
+    public async Task<IActionResult> OnPostDeleteAsync(bool confirm)
     {
+        if (!confirm)
+        {
+            Unconfirmed = "Tick the box to confirm the deletion.";
+            return await ShowAsync(resetForm: true);
+        }
+
         await clients.DeleteAsync(ClientId, Actor, HttpContext.RequestAborted);
-        return Redirect("/admin");
+        return Redirect("/admin/clients");
     }
 
     public async Task<IActionResult> OnPostRevokeGrantAsync(string grantId)
@@ -79,8 +88,14 @@ public sealed class EditModel(ClientAdminService clients) : PageModel
         return await ShowAsync(resetForm: true);
     }
 
-    public async Task<IActionResult> OnPostRevokeAllAsync()
+    public async Task<IActionResult> OnPostRevokeAllAsync(bool confirm)
     {
+        if (!confirm)
+        {
+            Unconfirmed = "Tick the box to confirm revoking every grant.";
+            return await ShowAsync(resetForm: true);
+        }
+
         var revoked = await clients.RevokeGrantsAsync(ClientId, subject: null, Actor, HttpContext.RequestAborted);
         Message = $"{revoked ?? 0} grant(s) revoked.";
         return await ShowAsync(resetForm: true);

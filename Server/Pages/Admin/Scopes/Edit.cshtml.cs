@@ -33,8 +33,14 @@ public sealed class EditModel(ScopeAdminService scopes) : PageModel
         return await ShowAsync(resetForm: result.Outcome == AdminOutcome.Ok);
     }
 
-    public async Task<IActionResult> OnPostDeleteAsync()
+    public async Task<IActionResult> OnPostDeleteAsync(bool confirm)
     {
+        if (!confirm)
+        {
+            Error = new ClientMetadataError(RegistrationErrors.InvalidRequest, "Tick the box to confirm the deletion.", "confirm");
+            return await ShowAsync(resetForm: true);
+        }
+
         var result = await scopes.DeleteAsync(Name, AdminActor.From(User), HttpContext.RequestAborted);
         if (result.Outcome is AdminOutcome.Ok or AdminOutcome.NotFound)
         {
