@@ -51,7 +51,7 @@ public sealed class BrandedPagesTests(BrandedServer server) : IClassFixture<Bran
         var page = await BrowserSession.ReadPageAsync(await browser.GetAsync("/admin"));
 
         Assert.EndsWith(" · Admin · Acme <ID>", page.Title, StringComparison.Ordinal);
-        Assert.Equal("Acme <ID> admin", page.QuerySelector("header.admin-nav strong")?.TextContent);
+        Assert.Equal("Acme <ID> admin", page.QuerySelector("header.admin-nav .admin-brand")?.TextContent);
         Assert.NotNull(page.QuerySelector("link[href^='/branding.css?v=']"));
     }
 
