@@ -161,10 +161,32 @@ public sealed class AdminPagesUxTests(SqliteServer server)
         var now = server.Time.GetUtcNow().UtcDateTime;
         await server.WithDatabaseAsync(async db =>
         {
-            db.AuditEntries.Add(new() { Id = Guid.NewGuid().ToString("N"), Timestamp = now, Kind = "sign_in", Action = "sign_in.password", Outcome = "failure",
-                ActorId = person.Id, ActorName = person.UserName, Target = "user:" + person.Id, ClientId = client.ClientId, Details = """{"reason":"bad_password","attempts":3}""" });
-            db.AuditEntries.Add(new() { Id = Guid.NewGuid().ToString("N"), Timestamp = now.AddDays(-3), Kind = "consent", Action = "consent.granted", Outcome = "success",
-                ActorId = person.Id, ActorName = person.UserName, Target = "client:" + client.ClientId, ClientId = client.ClientId, Details = """{"scopes":["openid","profile"]}""" });
+            db.AuditEntries.Add(new()
+            {
+                Id = Guid.NewGuid().ToString("N"),
+                Timestamp = now,
+                Kind = "sign_in",
+                Action = "sign_in.password",
+                Outcome = "failure",
+                ActorId = person.Id,
+                ActorName = person.UserName,
+                Target = "user:" + person.Id,
+                ClientId = client.ClientId,
+                Details = """{"reason":"bad_password","attempts":3}"""
+            });
+            db.AuditEntries.Add(new()
+            {
+                Id = Guid.NewGuid().ToString("N"),
+                Timestamp = now.AddDays(-3),
+                Kind = "consent",
+                Action = "consent.granted",
+                Outcome = "success",
+                ActorId = person.Id,
+                ActorName = person.UserName,
+                Target = "client:" + client.ClientId,
+                ClientId = client.ClientId,
+                Details = """{"scopes":["openid","profile"]}"""
+            });
             await db.SaveChangesAsync();
         });
 

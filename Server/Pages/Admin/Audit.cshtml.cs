@@ -81,8 +81,12 @@ public sealed class AuditModel(AuditLog audit, UserManager<ApplicationUser> user
     {
         var query = new Dictionary<string, string?>
         {
-            ["kind"] = Kind, ["outcome"] = Outcome, ["user"] = UserFilter, ["client"] = Client,
-            ["from"] = From?.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture), ["to"] = To?.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture),
+            ["kind"] = Kind,
+            ["outcome"] = Outcome,
+            ["user"] = UserFilter,
+            ["client"] = Client,
+            ["from"] = From?.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture),
+            ["to"] = To?.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture),
             ["p"] = page.ToString(CultureInfo.InvariantCulture),
         };
         return "/admin/audit?" + string.Join("&", query.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}"));
