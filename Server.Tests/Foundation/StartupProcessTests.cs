@@ -127,6 +127,9 @@ public sealed class StartupProcessTests : IDisposable
         Assert.Contains(url, line, StringComparison.Ordinal);
         Assert.Contains("address already in use", line, StringComparison.OrdinalIgnoreCase);
         Assert.False(server.StandardOutput.Contains("crit", StringComparison.Ordinal), server.StandardOutput);
+        // No stack trace anywhere: the host's own "Hosting failed to start" entry is left out of the logs.
+        Assert.DoesNotContain("   at ", server.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("Hosting failed to start", server.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]

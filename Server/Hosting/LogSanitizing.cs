@@ -95,7 +95,11 @@ public static class LogSanitizing
 
 internal sealed class SanitizingLoggerProvider(ILoggerProvider inner) : ILoggerProvider, ISupportExternalScope
 {
-    public ILogger CreateLogger(string categoryName) => new SanitizingLogger(inner.CreateLogger(categoryName));
+    public ILogger CreateLogger(string categoryName)
+    {
+        var logger = new SanitizingLogger(inner.CreateLogger(categoryName));
+        return categoryName == WithoutHostStartFailure.Category ? new WithoutHostStartFailure(logger) : logger;
+    }
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider)
     {
@@ -167,5 +171,29 @@ internal sealed class SanitizingLogger(ILogger inner) : ILogger
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
         public override string ToString() => Message;
+    }
+}
+
+/// <summary>
+/// Leaves out the host's "Hosting failed to start" entry (with the exception's stack trace): the failure reaches
+/// Program, which says why in one line on stderr (a busy port, a configuration error) and exits with 1; any other
+/// failure goes on to the runtime, which prints it whole. Every other entry of the host passes.
+/// </summary>
+internal sealed class WithoutHostStartFailure(ILogger inner) : ILogger
+{
+    public const string Category = "Microsoft.Extensions.Hosting.Internal.Host";
+    private const int HostingStartFailed = 11;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => inner.BeginScope(state);
+
+    public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (eventId.Id != HostingStartFailed)
+        {
+            inner.Log(logLevel, eventId, state, exception, formatter);
+        }
     }
 }
