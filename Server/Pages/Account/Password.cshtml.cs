@@ -109,9 +109,7 @@ public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInMana
     private string Describe(IdentityError error) => error.Code switch
     {
         nameof(IdentityErrorDescriber.PasswordMismatch) => "Your current password is not right.",
-        nameof(IdentityErrorDescriber.PasswordTooShort) => $"A password has at least {MinimumPasswordLength} characters.",
         nameof(IdentityErrorDescriber.UserAlreadyHasPassword) => "Your account already has a password: change it instead.",
-        _ when error.Code.StartsWith("Password", StringComparison.Ordinal) => error.Description,
-        _ => "The password could not be saved. Please try again.",
+        _ => PasswordRuleText.For(error, MinimumPasswordLength) ?? "The password could not be saved. Please try again.",
     };
 }

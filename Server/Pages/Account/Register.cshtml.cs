@@ -99,8 +99,6 @@ public sealed class RegisterModel(UserManager<ApplicationUser> users, SignInMana
     {
         nameof(IdentityErrorDescriber.DuplicateUserName) => "That user name is taken. Choose another.",
         nameof(IdentityErrorDescriber.InvalidUserName) => "A user name uses letters, digits, dots, dashes and underscores.",
-        nameof(IdentityErrorDescriber.PasswordTooShort) => $"A password has at least {MinimumPasswordLength} characters.",
-        _ when error.Code.StartsWith("Password", StringComparison.Ordinal) => error.Description,
-        _ => "The account could not be created. Check the form and try again.",
+        _ => PasswordRuleText.For(error, MinimumPasswordLength) ?? "The account could not be created. Check the form and try again.",
     };
 }

@@ -74,9 +74,7 @@ public sealed class ResetPasswordModel(UserManager<ApplicationUser> users, Sessi
                 return Page();
             }
 
-            Errors = [.. result.Errors.Select(e => e.Code == nameof(IdentityErrorDescriber.PasswordTooShort)
-                ? $"A password has at least {MinimumPasswordLength} characters."
-                : e.Code.StartsWith("Password", StringComparison.Ordinal) ? e.Description : "The password could not be saved. Please try again.").Distinct()];
+            Errors = [.. result.Errors.Select(e => PasswordRuleText.For(e, MinimumPasswordLength) ?? "The password could not be saved. Please try again.").Distinct()];
             return Page();
         }
 
