@@ -11,7 +11,6 @@ using IdentityServer.Hosting.Email;
 using IdentityServer.Jobs;
 using IdentityServer.Protocol;
 using IdentityServer.Tokens;
-using Microsoft.AspNetCore.Connections;
 
 // ICU is loaded for SqlClient (Server.csproj), but output never depends on the host's locale: formatting stays invariant.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
@@ -82,6 +81,7 @@ try
     app.MapAdmin();
     app.MapRazorPages();
     var databaseStartup = app.Services.GetRequiredService<DatabaseStartup>();
+    var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
     try
     {
         await app.RunAsync();
@@ -90,19 +90,22 @@ try
     {
         // The database work failed while the server was still starting; it has said why.
     }
-    catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+    catch (Exception e) when (!lifetime.ApplicationStarted.IsCancellationRequested)
     {
-        // Kestrel's message names the address ("Failed to bind to address http://127.0.0.1:5000: address already in use.").
-        await Console.Error.WriteLineAsync($"Cannot listen: {e.Message} Choose another port with --urls (see docs/configuration.md).");
+        // Kestrel could not bind, or the database work before listening failed (Database:StartInBackground=false): one
+        // line, as for a configuration error. The host's own entry with the stack trace is left out (WithoutHostStartFailure).
+        app.Logger.LogDebug(e, "The server could not start");
+        await Console.Error.WriteLineAsync(databaseStartup.Failed ? StartupFailure.Database(e) : StartupFailure.Describe(e));
         return 1;
     }
 
     return databaseStartup.Failed ? 1 : 0;
 }
-catch (StartupConfigurationException e)
+catch (Exception e)
 {
-    // One clear line naming the setting, not a stack trace.
-    await Console.Error.WriteLineAsync(e.Message);
+    // Whatever stops the start before the host runs (a configuration error names its setting): one line, never the
+    // runtime's stack trace and exit code 134.
+    await Console.Error.WriteLineAsync(StartupFailure.Describe(e));
     return 1;
 }
 

@@ -29,6 +29,13 @@ public sealed class StartupProcessTests : IDisposable
         { "a duration read on its own that is not one", "Admin__SecretRotationGracePeriod=soon", "Admin:SecretRotationGracePeriod" },
         { "a boolean that is not one", "Database__MigrateOnStart=maybe", "Database:MigrateOnStart" },
         { "a provider with a client id and no secret", "Authentication__GitHub__ClientId=x", "Authentication:GitHub:ClientSecret" },
+        { "a data folder that cannot be created", "Database__DataDirectory={folder}/a-file/data", "Database:DataDirectory" },
+        { "a SQLite file in a folder that does not exist", "Database__Provider=Sqlite Database__ConnectionString=Filename={folder}/missing/identity.db", "Database:ConnectionString" },
+        { "a connection string PostgreSQL cannot parse", "Database__Provider=PostgreSQL Database__ConnectionString=Hoost=db", "Database:ConnectionString" },
+        { "a development key path that cannot be written", "Signing__DevelopmentKeyPath={folder}/a-file/key.pem", "Signing:DevelopmentKeyPath" },
+        { "a malformed listen address", "ASPNETCORE_URLS=localhost-5000", "urls (--urls or ASPNETCORE_URLS)" },
+        { "a malformed endpoint address", "Kestrel__Endpoints__Web__Url=http//127.0.0.1:0", "Kestrel:Endpoints:Web:Url" },
+        { "a TLS certificate file that does not exist", "ASPNETCORE_URLS=https://127.0.0.1:0 Kestrel__Certificates__Default__Path={folder}/missing.pfx", "Kestrel:Certificates:Default:Path" },
     };
 
     [Theory]
@@ -48,17 +55,62 @@ public sealed class StartupProcessTests : IDisposable
             environment[name] = value.Replace("{folder}", _folder.Path, StringComparison.Ordinal);
         }
 
+        var line = await StartAndReadTheOneLineAsync(problem, environment);
+
+        Assert.Contains($"'{expectedSetting}'", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Failures only trying shows (nothing answers, Kestrel cannot use a certificate): one line saying what to check.</summary>
+    public static TheoryData<string, string, string> FailedStarts => new()
+    {
+        { "PostgreSQL refusing the connection", "Database__Provider=PostgreSQL Database__ConnectionString=Host=127.0.0.1;Port=1;Username=x;Password=x;Timeout=5", "Connection refused" },
+        { "PostgreSQL refusing the connection before listening", "Database__StartInBackground=false Database__Provider=PostgreSQL Database__ConnectionString=Host=127.0.0.1;Port=1;Username=x;Password=x;Timeout=5", "Connection refused" },
+        { "a data folder the server may not write", "Database__DataDirectory=/proc Signing__DevelopmentKeyPath={folder}/key.pem", "Database:DataDirectory" },
+        { "https without a certificate", "ASPNETCORE_URLS=https://127.0.0.1:0", "Kestrel:Certificates:Default:Path" },
+        { "a TLS certificate that is not one", "ASPNETCORE_URLS=https://127.0.0.1:0 Kestrel__Certificates__Default__Path={folder}/a-file", "TLS certificate could not be read" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FailedStarts))]
+    public async Task A_start_that_fails_stops_with_one_line_naming_the_cause(string problem, string setting, string expected)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Database__DataDirectory"] = Path.Combine(_folder.Path, "data"),
+        };
+        foreach (var pair in setting.Split(' '))
+        {
+            var (name, value) = (pair[..pair.IndexOf('=', StringComparison.Ordinal)], pair[(pair.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            environment[name] = value.Replace("{folder}", _folder.Path, StringComparison.Ordinal);
+        }
+
+        var line = await StartAndReadTheOneLineAsync(problem, environment);
+
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Starts the server expecting it to fail: exit code 1 (not the runtime's 134), one line on stderr, and neither a
+    /// stack trace nor a critical entry (from a background service cancelled by the stop) in the log.
+    /// </summary>
+    private async Task<string> StartAndReadTheOneLineAsync(string problem, Dictionary<string, string> environment)
+    {
+        // A file where a folder is expected: nothing can be created under it, whoever runs the tests (root included).
+        await File.WriteAllTextAsync(Path.Combine(_folder.Path, "a-file"), "not a folder, not a certificate");
         using var server = ServerProcess.Start(environment, _folder.Path);
         var exitCode = await server.WaitForExitAsync(ExitTimeout);
 
         var stderr = server.StandardError;
-        Assert.True(exitCode is not null, $"{problem}: the server was still running after {ExitTimeout}. stdout: {server.StandardOutput}");
+        var stdout = server.StandardOutput;
+        Assert.True(exitCode is not null, $"{problem}: the server was still running after {ExitTimeout}. stdout: {stdout}");
         Assert.True(exitCode == 1, $"{problem}: exit code {exitCode}, stderr: {stderr}");
-        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var line = Assert.Single(lines);
-        Assert.Contains($"'{expectedSetting}'", line, StringComparison.Ordinal);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", server.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout, StringComparison.Ordinal);
+        Assert.False(stdout.Split('\n').Any(l => l.StartsWith("crit", StringComparison.Ordinal)), $"{problem}: {stdout}");
+        return line;
     }
 
     /// <summary>

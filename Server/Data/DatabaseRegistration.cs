@@ -53,7 +53,7 @@ public static class DatabaseRegistration
         {
             var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)
                 ? DefaultSqliteConnectionString(options.DataDirectory)
-                : options.ConnectionString;
+                : CheckedSqliteConnectionString(options.ConnectionString);
             var busyTimeout = new SqliteBusyTimeout(TimeSpan.FromSeconds(30));
             return builder => builder.UseSqlite(connectionString).AddInterceptors(busyTimeout);
         }
@@ -66,7 +66,7 @@ public static class DatabaseRegistration
                     "PostgreSQL needs a connection string (for example Host=localhost;Database=identity;Username=identity;Password=...).");
             }
 
-            var connectionString = WithPostgresDefaults(options.ConnectionString, Environment.ProcessorCount);
+            var connectionString = Parsed(() => WithPostgresDefaults(options.ConnectionString, Environment.ProcessorCount));
             return builder => builder.UseNpgsql(connectionString);
         }
 
@@ -80,6 +80,7 @@ public static class DatabaseRegistration
 
             // No retrying execution strategy as the context's default (see IdempotentRetry: only idempotent work retries).
             var connectionString = options.ConnectionString;
+            Parsed(() => new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(connectionString));
             return builder => builder.UseSqlServer(connectionString);
         }
 
@@ -132,10 +133,49 @@ public static class DatabaseRegistration
         named.Keys.Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal))
             .Any(key => keys.Contains(key, StringComparer.OrdinalIgnoreCase));
 
+    /// <summary>A connection string the provider cannot parse (a misspelt keyword) fails here, naming the setting.</summary>
+    private static T Parsed<T>(Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            throw new StartupConfigurationException("Database:ConnectionString", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// SQLite creates the database file but not its folder: a file in a folder that does not exist would fail only at
+    /// the first query, as "unable to open database file". Said at start instead, naming the setting and the folder.
+    /// </summary>
+    private static string CheckedSqliteConnectionString(string connectionString)
+    {
+        var builder = Parsed(() => new SqliteConnectionStringBuilder(connectionString));
+        var inMemory = builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:"
+            || builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase);
+        if (!inMemory && Path.GetDirectoryName(Path.GetFullPath(builder.DataSource)) is { } folder && !Directory.Exists(folder))
+        {
+            throw new StartupConfigurationException("Database:ConnectionString",
+                $"the folder of the SQLite database '{builder.DataSource}' does not exist ({folder}); create it or choose another Data Source.");
+        }
+
+        return connectionString;
+    }
+
     private static string DefaultSqliteConnectionString(string dataDirectory)
     {
         var folder = Path.GetFullPath(dataDirectory);
-        Directory.CreateDirectory(folder);
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupConfigurationException("Database:DataDirectory", $"cannot create the data folder '{folder}': {e.Message}");
+        }
+
         return new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(folder, "identity.db"),

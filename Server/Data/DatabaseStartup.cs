@@ -78,16 +78,11 @@ internal sealed class DatabaseStartupService(
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
-                // The same outcome as a failure before listening: one clear line, then exit code 1 (see Program).
-                if (e is StartupConfigurationException)
-                {
-                    await Console.Error.WriteLineAsync(e.Message);
-                }
-                else
-                {
-                    logger.LogCritical(e, "The database could not be prepared; stopping");
-                    await Console.Error.WriteLineAsync($"The database could not be prepared: {e.Message}");
-                }
+                // The same outcome as a failure before listening: one clear line, then exit code 1 (see Program). The log
+                // gets the same line, without a stack trace (a refused connection needs none); Debug has the exception.
+                logger.LogError("The database could not be prepared; stopping: {Error}", StartupFailure.Summary(e));
+                logger.LogDebug(e, "The database could not be prepared");
+                await Console.Error.WriteLineAsync(StartupFailure.Database(e));
 
                 lifetime.StopApplication();
             }

@@ -25,6 +25,7 @@ public static class ConfigurationSetup
             sources.Insert(index++, source);
         }
 
+        ListenSettings.Check(builder.Configuration, builder.Environment.ContentRootPath);
         IssuerFromAddress.Apply(builder.Configuration, builder.Environment.IsDevelopment());
         return builder;
     }

@@ -176,8 +176,8 @@ internal sealed class SanitizingLogger(ILogger inner) : ILogger
 
 /// <summary>
 /// Leaves out the host's "Hosting failed to start" entry (with the exception's stack trace): the failure reaches
-/// Program, which says why in one line on stderr (a busy port, a configuration error) and exits with 1; any other
-/// failure goes on to the runtime, which prints it whole. Every other entry of the host passes.
+/// Program, which says why in one line on stderr (<see cref="StartupFailure"/>: a busy port, a configuration error, a
+/// database that does not answer) and exits with 1. Every other entry of the host passes.
 /// </summary>
 internal sealed class WithoutHostStartFailure(ILogger inner) : ILogger
 {

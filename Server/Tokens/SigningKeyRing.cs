@@ -47,7 +47,17 @@ public sealed class SigningKeyRing
                 "no signing key is configured. Outside Development a key file is required; certs/README.md shows how to make one.");
         }
 
-        return new SigningKeyRing([LoadOrCreateDevelopmentKey(ResolvePath(options.DevelopmentKeyPath ?? Path.Combine(dataDirectory, "keys", "development-signing-key.pem")))]);
+        var path = ResolvePath(options.DevelopmentKeyPath ?? Path.Combine(dataDirectory, "keys", "development-signing-key.pem"));
+        try
+        {
+            return new SigningKeyRing([LoadOrCreateDevelopmentKey(path)]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Kept under the data folder unless Signing:DevelopmentKeyPath says otherwise; that setting is the one to change.
+            var setting = options.DevelopmentKeyPath is null ? "Database:DataDirectory" : "Signing:DevelopmentKeyPath";
+            throw new StartupConfigurationException(setting, $"cannot keep the Development signing key at '{path}': {e.Message}");
+        }
     }
 
     private static SigningKey LoadFile(SigningKeyFile file, int index)
