@@ -83,6 +83,48 @@ public sealed class AdminGrantsApiTests(SqliteServer server)
         Assert.Equal(api.User.Id, entry.GetProperty("actor_id").GetString());
     }
 
+    [Fact]
+    public async Task The_audit_user_filter_finds_changes_made_to_the_user_and_the_client_filter_changes_made_to_the_client()
+    {
+        var api = await AdminApi.SharedAsync(server);
+        var client = await TestData.CreateClientAsync(server);
+        var alice = await TestData.CreateUserAsync(server);
+        await SignInAsync(client, alice.UserName!);
+        var grant = (await api.GetAsync($"/admin/api/clients/{client.ClientId}/grants")).Body.EnumerateArray().Single().GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/admin/api/clients/{client.ClientId}/grants/{grant}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync($"/admin/api/users/{alice.Id}/disable")).Status);
+
+        // By name or by id: what the admin did to alice's account and to her grant, besides what she did herself.
+        foreach (var user in new[] { alice.UserName!, alice.Id })
+        {
+            var byUser = (await api.GetAsync($"/admin/api/audit?user={Uri.EscapeDataString(user)}&kind=admin")).Body.EnumerateArray().ToList();
+            var actions = byUser.Select(e => e.GetProperty("action").GetString()).ToList();
+            Assert.Contains("user.disabled", actions);
+            Assert.Contains("client.grant_revoked", actions);
+            Assert.All(byUser, e => Assert.Equal(api.User.Id, e.GetProperty("actor_id").GetString()));
+        }
+
+        var revoked = Assert.Single((await api.GetAsync($"/admin/api/audit?user={alice.Id}&action=client.grant_revoked")).Body.EnumerateArray());
+        Assert.Equal("user:" + alice.Id, revoked.GetProperty("target").GetString());
+        Assert.Equal(client.ClientId, revoked.GetProperty("client_id").GetString());
+        // The actor filter keeps its meaning: alice made none of these changes.
+        Assert.Empty((await api.GetAsync($"/admin/api/audit?actor={alice.Id}&kind=admin")).Body.EnumerateArray());
+
+        // The client filter: every admin change made to a client, not only what happened through it.
+        var definition = AdminApi.WebClient();
+        var clientId = (string)definition["client_id"]!;
+        await api.PostAsync("/admin/api/clients", definition);
+        definition["client_name"] = "Renamed";
+        await api.PutAsync($"/admin/api/clients/{clientId}", definition);
+        await api.PostAsync($"/admin/api/clients/{clientId}/secret");
+        await api.PostAsync($"/admin/api/clients/{clientId}/disable");
+        await api.DeleteAsync($"/admin/api/clients/{clientId}");
+        var byClient = (await api.GetAsync($"/admin/api/audit?client={clientId}")).Body.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Equal(["client.created", "client.deleted", "client.disabled", "client.secret_rotated", "client.updated"], byClient.Order(StringComparer.Ordinal));
+        Assert.Contains("client.grant_revoked",
+            (await api.GetAsync($"/admin/api/audit?client={client.ClientId}")).Body.EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+    }
+
     /// <summary>Signs the person in through the client (a fresh browser each time) and returns the refresh token.</summary>
     private async Task<string> SignInAsync(TestClient client, string userName)
     {

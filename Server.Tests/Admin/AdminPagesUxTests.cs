@@ -96,6 +96,92 @@ public sealed class AdminPagesUxTests(SqliteServer server)
         Assert.Equal("/admin/scopes", scopeDeleted.RequestMessage!.RequestUri!.AbsolutePath);
     }
 
+    [Fact]
+    public async Task Revoking_one_grant_needs_the_confirmation_box_and_the_audit_filters_find_it_by_user_and_client()
+    {
+        using var browser = await SignedInAdminAsync();
+        var client = await TestData.CreateClientAsync(server);
+        var alice = await TestData.CreateUserAsync(server);
+        var bob = await TestData.CreateUserAsync(server);
+        foreach (var person in new[] { alice, bob })
+        {
+            using var session = new BrowserSession(server);
+            await OAuthFlow.AuthorizeAsync(session, client, person.UserName!, TestData.NewPkce().Challenge);
+        }
+
+        Task<bool> HoldsGrantAsync(string subject) =>
+            server.WithDatabaseAsync(db => db.Authorizations.AnyAsync(a => a.ApplicationId == client.ApplicationId && a.Subject == subject && a.Status == "valid"));
+
+        // The client's page: one grant, confirmed like every destructive action (the box is required, the server checks it).
+        var edit = await browser.GetAsync($"/admin/clients/{client.ClientId}");
+        const string revokeForm = "form[action*='handler=RevokeGrant']";
+        var document = await BrowserSession.ReadPageAsync(edit);
+        // The first grant listed is revoked here, the other person's on their own page.
+        var firstGrant = document.QuerySelector($"{revokeForm} input[name=grantId]")!.GetAttribute("value");
+        if (firstGrant != await GrantIdAsync(alice.Id))
+        {
+            (alice, bob) = (bob, alice);
+        }
+
+        Assert.NotNull(document.QuerySelector($"{revokeForm} input[name=confirm][required]"));
+        Assert.Equal("danger", document.QuerySelector($"{revokeForm} button")!.ClassName);
+        var refused = await browser.SubmitAsync(edit, new() { ["confirm"] = "" }, formSelector: revokeForm);
+        Assert.NotNull((await BrowserSession.ReadPageAsync(refused)).QuerySelector("#unconfirmed"));
+        Assert.True(await HoldsGrantAsync(alice.Id));
+        var revoked = await browser.SubmitAsync(edit, new() { ["confirm"] = "true" }, formSelector: revokeForm);
+        Assert.Contains("The grant was revoked", await revoked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(await HoldsGrantAsync(alice.Id));
+        Assert.True(await HoldsGrantAsync(bob.Id));
+
+        // The user's page: an app's grants for that person, confirmed the same way.
+        var userPage = await browser.GetAsync($"/admin/users/{bob.Id}");
+        const string appForm = "form[action*='handler=RevokeApp']";
+        Assert.NotNull((await BrowserSession.ReadPageAsync(userPage)).QuerySelector($"{appForm} input[name=confirm][required]"));
+        var appRefused = await browser.SubmitAsync(userPage, new() { ["confirm"] = "" }, formSelector: appForm);
+        Assert.Contains("Tick the box", (await BrowserSession.ReadPageAsync(appRefused)).QuerySelector("#error")!.TextContent, StringComparison.Ordinal);
+        Assert.True(await HoldsGrantAsync(bob.Id));
+        var appRevoked = await browser.SubmitAsync(userPage, new() { ["confirm"] = "true" }, formSelector: appForm);
+        Assert.Contains($"grant(s) of {client.ClientId} revoked", await appRevoked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(await HoldsGrantAsync(bob.Id));
+
+        // Audited about the person and the client: each person's filter shows the admin's revocation of their grant.
+        foreach (var (person, action) in new[] { (alice, "client.grant_revoked"), (bob, "client.grants_revoked") })
+        {
+            var byUser = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?kind=admin&user={person.UserName}"));
+            var row = Assert.Single(byUser.QuerySelectorAll("#audit tbody tr"));
+            Assert.Contains(action, row.TextContent, StringComparison.Ordinal);
+        }
+
+        var byClient = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?kind=admin&client={client.ClientId}"));
+        var clientRows = byClient.QuerySelectorAll("#audit tbody tr").Select(r => r.TextContent).ToList();
+        Assert.Contains(clientRows, r => r.Contains("client.grant_revoked", StringComparison.Ordinal));
+        Assert.Contains(clientRows, r => r.Contains("client.grants_revoked", StringComparison.Ordinal));
+
+        Task<string> GrantIdAsync(string subject) => server.WithDatabaseAsync(db =>
+            db.Authorizations.Where(a => a.ApplicationId == client.ApplicationId && a.Subject == subject).Select(a => a.Id).SingleAsync());
+    }
+
+    [Fact]
+    public async Task The_audit_page_filters_by_user_include_changes_made_to_the_account_and_by_client_changes_made_to_the_client()
+    {
+        using var browser = await SignedInAdminAsync();
+        var person = await TestData.CreateUserAsync(server);
+        var userPage = await browser.GetAsync($"/admin/users/{person.Id}");
+        await browser.SubmitAsync(userPage, [], formSelector: "form[action*='handler=Disable']");
+        var client = await TestData.CreateClientAsync(server);
+        var clientPage = await browser.GetAsync($"/admin/clients/{client.ClientId}");
+        await browser.SubmitAsync(clientPage, [], formSelector: "form[action*='handler=Disable']");
+
+        var byUser = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?user={person.UserName}"));
+        var userRows = byUser.QuerySelectorAll("#audit tbody tr").Select(r => r.TextContent).ToList();
+        // The admin's change, and the sessions it ended for the person: both about them, neither by them.
+        Assert.Contains(userRows, r => r.Contains("user.disabled", StringComparison.Ordinal));
+        Assert.All(userRows, r => Assert.Contains("user:" + person.Id, r, StringComparison.Ordinal));
+        var byClient = await BrowserSession.ReadPageAsync(await browser.GetAsync($"/admin/audit?client={client.ClientId}"));
+        var clientRows = byClient.QuerySelectorAll("#audit tbody tr").Select(r => r.TextContent).ToList();
+        Assert.Contains(clientRows, r => r.Contains("client.disabled", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("::ffff:192.0.2.7", "192.0.2.7")]
     [InlineData("192.0.2.7", "192.0.2.7")]

@@ -1,7 +1,9 @@
 using System.Globalization;
 using IdentityServer.Audit;
 using IdentityServer.Clients;
+using IdentityServer.Data;
 using IdentityServer.Protocol;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace IdentityServer.Admin;
@@ -187,8 +189,8 @@ internal static class AccountsApi
 
         api.MapGet("/audit", ListAuditAsync)
             .WithTags("Audit")
-            .WithSummary("The audit log, newest first: admin changes and security events. Filters: kind, action, outcome, actor, client, "
-                + "target, from, to (ISO 8601, to exclusive); paging: limit (1-1000, default 100) and offset, with a Link rel=\"next\" header")
+            .WithSummary("The audit log, newest first: admin changes and security events. Filters: kind, action, outcome, actor, user (by or about "
+                + "the user: name or id), client (its events and the admin changes to it), target, from, to (ISO 8601, to exclusive); paging: limit (1-1000, default 100) and offset, with a Link rel=\"next\" header")
             .Produces<List<AuditEntryModel>>().Produces<ErrorResponse>(StatusCodes.Status400BadRequest);
 
         var tokens = api.MapGroup("/registration-tokens").WithTags("Dynamic registration");
@@ -204,8 +206,9 @@ internal static class AccountsApi
         return api;
     }
 
-    private static async Task<IResult> ListAuditAsync(HttpContext context, AuditLog audit, string? kind = null, string? action = null, string? outcome = null,
-        string? actor = null, string? client = null, string? target = null, string? from = null, string? to = null, string? limit = null, string? offset = null)
+    private static async Task<IResult> ListAuditAsync(HttpContext context, AuditLog audit, UserManager<ApplicationUser> users, string? kind = null,
+        string? action = null, string? outcome = null, string? actor = null, string? user = null, string? client = null, string? target = null,
+        string? from = null, string? to = null, string? limit = null, string? offset = null)
     {
         // Parsed here rather than bound, so a bad value is an RFC 7591-shaped 400 naming the parameter.
         if (!TryParseTime(from, out var fromTime) || !TryParseTime(to, out var toTime))
@@ -218,12 +221,15 @@ internal static class AccountsApi
             return AdminApiResults.Error(StatusCodes.Status400BadRequest, RegistrationErrors.InvalidRequest, $"limit must be 1 to {AuditLog.MaximumLimit} and offset 0 or more.");
         }
 
+        // A user name or a user id: entries by the user and about them.
+        var userId = string.IsNullOrEmpty(user) ? null : (await users.FindByNameAsync(user))?.Id ?? user;
         var entries = await audit.QueryAsync(new AuditQuery
         {
             Kind = kind,
             Action = action,
             Outcome = outcome,
             ActorId = actor,
+            UserId = userId,
             ClientId = client,
             Target = target,
             From = fromTime,

@@ -253,13 +253,17 @@ public sealed class ClientAdminService(
     public async Task<bool> RevokeGrantAsync(string clientId, string grantId, AdminActor actor, CancellationToken cancellationToken)
     {
         var applicationId = await ApplicationIdAsync(clientId, cancellationToken);
-        if (applicationId is null || !await db.Authorizations.AnyAsync(a => a.Id == grantId && a.ApplicationId == applicationId, cancellationToken))
+        var subject = applicationId is null ? null : await db.Authorizations.AsNoTracking()
+            .Where(a => a.Id == grantId && a.ApplicationId == applicationId).Select(a => a.Subject).FirstOrDefaultAsync(cancellationToken);
+        if (subject is null)
         {
             return false;
         }
 
         await grants.RevokeFamilyAsync(grantId, cancellationToken);
-        await audit.RecordAdminChangeAsync(actor, "client.grant_revoked", ClientRegistry.AuditTarget(clientId), new { GrantId = grantId }, cancellationToken);
+        // About the person whose grant it was, for this client: the audit's user and client filters both find it.
+        await audit.RecordAdminChangeAsync(actor, "client.grant_revoked", UserAdminService.AuditTarget(subject), new { GrantId = grantId, Subject = subject },
+            cancellationToken, clientId);
         return true;
     }
 
@@ -273,7 +277,10 @@ public sealed class ClientAdminService(
         }
 
         var revoked = await grants.RevokeClientAsync(applicationId, subject, cancellationToken);
-        await audit.RecordAdminChangeAsync(actor, "client.grants_revoked", ClientRegistry.AuditTarget(clientId), new { Subject = subject, Revoked = revoked }, cancellationToken);
+        // One person's grants: an entry about that person, for this client (see RevokeGrantAsync); every grant: about the client.
+        await audit.RecordAdminChangeAsync(actor, "client.grants_revoked",
+            subject is null ? ClientRegistry.AuditTarget(clientId) : UserAdminService.AuditTarget(subject), new { Subject = subject, Revoked = revoked },
+            cancellationToken, clientId);
         return revoked;
     }
 

@@ -13,6 +13,11 @@ public sealed record AuditQuery
     public string? Action { get; init; }
     public string? Outcome { get; init; }
     public string? ActorId { get; init; }
+
+    /// <summary>Entries by this user (the actor) or about them (the target <c>user:&lt;id&gt;</c>: an admin's change to the account, its grants, its sessions).</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Entries concerning this client: its events and the admin changes made to it (created, updated, secret rotated, disabled, deleted, grants revoked).</summary>
     public string? ClientId { get; init; }
     public string? Target { get; init; }
     public DateTime? From { get; init; }
@@ -126,24 +131,26 @@ public sealed class AuditLog(IdentityDbContext db, IServiceScopeFactory scopes, 
 
     /// <summary>
     /// An admin change, added to the request's unit of work: the change and its record are saved together (or not at
-    /// all). A <c>client:&lt;client_id&gt;</c> target also fills the entry's client.
+    /// all). A <c>client:&lt;client_id&gt;</c> target also fills the entry's client; a change to a person that concerns a
+    /// client (their grants for it) names the person as the target and the client as <paramref name="clientId"/>, so that
+    /// filtering by either finds it.
     /// </summary>
-    public void AddAdminChange(AdminActor actor, string action, string target, object? details = null)
+    public void AddAdminChange(AdminActor actor, string action, string target, object? details = null, string? clientId = null)
     {
         ArgumentNullException.ThrowIfNull(actor);
         ArgumentNullException.ThrowIfNull(target);
         db.AuditEntries.Add(Row(new Event(AuditKinds.Admin, action, AuditOutcomes.Success, actor.Id, target)
         {
             ActorName = actor.Name,
-            ClientId = target.StartsWith(ClientPrefix, StringComparison.Ordinal) ? target[ClientPrefix.Length..] : null,
+            ClientId = clientId ?? (target.StartsWith(ClientPrefix, StringComparison.Ordinal) ? target[ClientPrefix.Length..] : null),
             Details = details,
         }, AdminDetailsJson));
     }
 
     /// <summary>Records an admin change that was already made by a bulk statement (for example revoking grants): adds it and saves the unit of work.</summary>
-    public async Task RecordAdminChangeAsync(AdminActor actor, string action, string target, object? details, CancellationToken cancellationToken)
+    public async Task RecordAdminChangeAsync(AdminActor actor, string action, string target, object? details, CancellationToken cancellationToken, string? clientId = null)
     {
-        AddAdminChange(actor, action, target, details);
+        AddAdminChange(actor, action, target, details, clientId);
         await db.SaveChangesAsync(cancellationToken);
     }
 
@@ -170,6 +177,12 @@ public sealed class AuditLog(IdentityDbContext db, IServiceScopeFactory scopes, 
         if (!string.IsNullOrEmpty(query.ActorId))
         {
             rows = rows.Where(e => e.ActorId == query.ActorId);
+        }
+
+        if (!string.IsNullOrEmpty(query.UserId))
+        {
+            var userTarget = UserTarget(query.UserId);
+            rows = rows.Where(e => e.ActorId == query.UserId || e.Target == userTarget);
         }
 
         if (!string.IsNullOrEmpty(query.ClientId))

@@ -9,8 +9,8 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace IdentityServer.Pages.Admin;
 
 /// <summary>
-/// The audit log, newest first, a page at a time, filtered by kind, outcome, user (a user name, or the actor id as
-/// stored), client and time (UTC). Each entry's details are shown as readable name/value pairs, not raw JSON.
+/// The audit log, newest first, a page at a time, filtered by kind, outcome, user (a user name or id: what they did
+/// and what was done to their account), client (its events and the admin changes made to it) and time (UTC). Each entry's details are shown as readable name/value pairs, not raw JSON.
 /// </summary>
 public sealed class AuditModel(AuditLog audit, UserManager<ApplicationUser> users) : PageModel
 {
@@ -55,17 +55,17 @@ public sealed class AuditModel(AuditLog audit, UserManager<ApplicationUser> user
     public async Task OnGetAsync()
     {
         PageNumber = Math.Clamp(PageNumber, 1, 100_000);
-        var actorId = Trimmed(UserFilter);
-        if (actorId is not null && await users.FindByNameAsync(actorId) is { } user)
+        var userId = Trimmed(UserFilter);
+        if (userId is not null && await users.FindByNameAsync(userId) is { } user)
         {
-            actorId = user.Id;
+            userId = user.Id;
         }
 
         var page = await audit.QueryAsync(new AuditQuery
         {
             Kind = Kinds.Any(k => k.Value == Kind) ? Kind : null,
             Outcome = Outcome is AuditOutcomes.Success or AuditOutcomes.Failure ? Outcome : null,
-            ActorId = actorId,
+            UserId = userId,
             ClientId = Trimmed(Client),
             From = From is { } from ? DateTime.SpecifyKind(from, DateTimeKind.Utc) : null,
             To = To is { } to ? DateTime.SpecifyKind(to, DateTimeKind.Utc) : null,

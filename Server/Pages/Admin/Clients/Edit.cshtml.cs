@@ -82,8 +82,14 @@ public sealed class EditModel(ClientAdminService clients) : PageModel
         return Redirect("/admin/clients");
     }
 
-    public async Task<IActionResult> OnPostRevokeGrantAsync(string grantId)
+    public async Task<IActionResult> OnPostRevokeGrantAsync(string grantId, bool confirm)
     {
+        if (!confirm)
+        {
+            Unconfirmed = "Tick the box to confirm revoking the grant.";
+            return await ShowAsync(resetForm: true);
+        }
+
         Message = await clients.RevokeGrantAsync(ClientId, grantId, Actor, HttpContext.RequestAborted) ? "The grant was revoked." : "No such grant.";
         return await ShowAsync(resetForm: true);
     }

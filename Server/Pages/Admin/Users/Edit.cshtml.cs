@@ -15,7 +15,7 @@ public sealed class ProfileForm
 }
 
 /// <summary>One person: profile, roles, custom claims, account actions, and what they hold (logins, sessions, apps, audit).</summary>
-public sealed class EditModel(UserAdminService users) : PageModel
+public sealed class EditModel(UserAdminService users, ClientAdminService clients) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string Id { get; set; } = "";
@@ -93,6 +93,33 @@ public sealed class EditModel(UserAdminService users) : PageModel
         }
 
         return await AfterAsync(result, "");
+    }
+
+    /// <summary>Revokes the person's grants for one app (remembered consent included): confirmed like every destructive action.</summary>
+    public async Task<IActionResult> OnPostRevokeAppAsync(string? clientId, bool confirm)
+    {
+        if (!confirm)
+        {
+            Error = "Tick the box to confirm revoking the app's grants.";
+            return await ShowAsync();
+        }
+
+        if (await users.GetAsync(Id, HttpContext.RequestAborted) is null)
+        {
+            return await ShowAsync();
+        }
+
+        var revoked = string.IsNullOrEmpty(clientId) ? null : await clients.RevokeGrantsAsync(clientId, Id, Actor, HttpContext.RequestAborted);
+        if (revoked is null)
+        {
+            Error = "No such client.";
+        }
+        else
+        {
+            Message = $"{revoked} grant(s) of {clientId} revoked.";
+        }
+
+        return await ShowAsync();
     }
 
     private AdminActor Actor => AdminActor.From(User);
