@@ -172,6 +172,11 @@ public sealed partial class AdminCliTests(SqliteServer server)
         Assert.Equal(0, Help("help"));
         Assert.Equal(0, Help("users"));
         Assert.Equal(2, Help("frobnicate"));
+        // An unknown subcommand is a usage error before any host: it needs no valid configuration either.
+        Assert.Equal(2, Help("users", "frobnicate"));
+        Assert.Equal(2, Help("clients", "create"));
+        Assert.Null(Help("clients", "add-service-account", "--client-id", "x"));
+        Assert.Null(Help("admin", "create", "--username", "x"));
     }
 
     [Fact]
@@ -209,6 +214,10 @@ public sealed partial class AdminCliTests(SqliteServer server)
             Assert.Equal(2, unknown.ExitCode);
             Assert.StartsWith("Unknown command 'frobnicate'.", unknown.Error, StringComparison.Ordinal);
             Assert.Contains("clients add", unknown.Error, StringComparison.Ordinal);
+            var unknownSubcommand = await RunProcessAsync(environment, folder, "clients", "create");
+            Assert.Equal(2, unknownSubcommand.ExitCode);
+            Assert.StartsWith("Unknown subcommand 'create'.", unknownSubcommand.Error, StringComparison.Ordinal);
+            Assert.Contains("clients add", unknownSubcommand.Error, StringComparison.Ordinal);
             Assert.False(Directory.Exists(Path.Combine(folder, "data")), "help touched the database");
 
             // A real command still needs the key, and says so in one line.

@@ -10,7 +10,7 @@ namespace IdentityServer.Admin.Cli;
 internal sealed class AdminCommand(UserAdminService users) : ICommand
 {
     /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
-    public static CommandDescription About { get; } = new("admin", UsageText, RequiresSubcommand: true);
+    public static CommandDescription About { get; } = new("admin", UsageText, RequiresSubcommand: true, Subcommands: ["create", "grant"]);
 
     public CommandDescription Description => About;
 

@@ -11,7 +11,7 @@ namespace IdentityServer.Admin.Cli;
 internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOptions> json) : ICommand
 {
     /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
-    public static CommandDescription About { get; } = new("clients", UsageText, RequiresSubcommand: true);
+    public static CommandDescription About { get; } = new("clients", UsageText, RequiresSubcommand: true, Subcommands: ["add", "add-service-account", "list", "remove", "rotate-secret"]);
 
     public CommandDescription Description => About;
 

@@ -25,7 +25,7 @@ public static class CommandLine
     /// Answers help and usage errors from the command descriptions alone, before any host exists: <c>help</c>,
     /// <c>--help</c> or <c>-h</c> (optionally followed by a command name and more), <c>COMMAND --help</c>, <c>COMMAND -h</c>,
     /// <c>COMMAND help</c> and a command that needs a subcommand given alone print usage on <paramref name="output"/>
-    /// and return 0; an unknown command prints the usage on <paramref name="error"/> and returns 2. Null when the
+    /// and return 0; an unknown command or subcommand prints the usage on <paramref name="error"/> and returns 2. Null when the
     /// arguments run the server (none, or options first) or a command.
     /// </summary>
     public static int? TryHelp(IReadOnlyList<string> args, IReadOnlyList<CommandDescription> commands, TextWriter output, TextWriter error)
@@ -72,6 +72,14 @@ public static class CommandLine
         {
             WriteUsage(output, command);
             return 0;
+        }
+
+        if (command.Subcommands is { } subcommands && rest.Count > 0 && !subcommands.Contains(rest[0], StringComparer.Ordinal))
+        {
+            // As the command itself would say it, but without building a host (which needs a valid configuration).
+            error.WriteLine($"Unknown subcommand '{rest[0]}'.");
+            WriteUsage(error, command);
+            return 2;
         }
 
         return null;

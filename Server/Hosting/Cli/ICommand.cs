@@ -35,9 +35,18 @@ public interface ICommandPreparation
 /// <summary>
 /// What help and usage say about a command, without building the host (no database, no signing key):
 /// <paramref name="Name"/> selects it, <paramref name="Usage"/> is its usage lines. A command that
-/// <paramref name="RequiresSubcommand"/> prints its usage when given nothing else (<c>clients</c> alone).
+/// <paramref name="RequiresSubcommand"/> prints its usage when given nothing else (<c>clients</c> alone); one that lists
+/// its <paramref name="Subcommands"/> has any other second word refused as a usage error, before the host is built.
 /// </summary>
-public sealed record CommandDescription(string Name, string Usage, bool RequiresSubcommand);
+public sealed record CommandDescription(string Name, string Usage, bool RequiresSubcommand, IReadOnlyList<string>? Subcommands = null)
+{
+    // Compared by their names, not by list reference (the catalog and the registered commands must agree).
+    public bool Equals(CommandDescription? other) =>
+        other is not null && Name == other.Name && Usage == other.Usage && RequiresSubcommand == other.RequiresSubcommand
+        && (Subcommands ?? []).SequenceEqual(other.Subcommands ?? []);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Usage, RequiresSubcommand);
+}
 
 /// <summary>What a command runs with: its arguments (the command name removed), the console streams and cancellation.</summary>
 public sealed record CommandContext(CommandArguments Arguments, TextWriter Out, TextWriter Error, TextReader In, CancellationToken CancellationToken);
