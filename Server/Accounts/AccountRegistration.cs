@@ -40,6 +40,9 @@ public static class AccountRegistration
                 options.Lockout.AllowedForNewUsers = true;
                 options.Lockout.MaxFailedAccessAttempts = 5;
                 options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+                // Schema version 3 adds the passkey table (AspNetUserPasskeys, migration Passkeys) and the EF store's
+                // IUserPasskeyStore, on which .NET 10's passkey support (SignInManager, PasskeyHandler) works.
+                options.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
             })
             // Roles (before the stores, which then register the role store): "admin" guards the admin API and pages.
             .AddRoles<IdentityRole>()
