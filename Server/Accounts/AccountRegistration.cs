@@ -1,5 +1,6 @@
 using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Accounts.Passkeys;
 using IdentityServer.Accounts.Passwords;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Data;
@@ -56,6 +57,8 @@ public static class AccountRegistration
         services.Configure<DataProtectionTokenProviderOptions>(options => options.TokenLifespan = accountOptions.EmailLinkLifetime);
         services.AddScoped<AccountEmails>();
         services.AddScoped<TwoFactorSignIn>();
+        // Passkeys: the relying party is the issuer (its host the RP ID, its origin the only one accepted).
+        services.AddPasskeys();
 
         // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
         var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;
