@@ -20,9 +20,18 @@ public class KestrelServer : ServerFactory
     private bool _started;
 
     public KestrelServer()
+        : this("127.0.0.1")
+    {
+    }
+
+    /// <summary>
+    /// The listener under another loopback name: <c>localhost</c> for passkeys, whose relying party id must be a domain
+    /// (WebAuthn §5.1.2; a browser refuses an IP address) and whose origin must be a secure context (loopback http is one).
+    /// </summary>
+    protected KestrelServer(string host)
     {
         var port = FreeLoopbackPort();
-        _rootUri = new Uri($"http://127.0.0.1:{port}/");
+        _rootUri = new Uri($"http://{host}:{port}/");
         UseKestrel(options => options.Listen(IPAddress.Loopback, port));
     }
 

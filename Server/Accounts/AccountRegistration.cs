@@ -1,5 +1,6 @@
 using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Accounts.Passkeys;
 using IdentityServer.Accounts.Passwords;
 using IdentityServer.Accounts.Sessions;
 using IdentityServer.Data;
@@ -40,6 +41,9 @@ public static class AccountRegistration
                 options.Lockout.AllowedForNewUsers = true;
                 options.Lockout.MaxFailedAccessAttempts = 5;
                 options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+                // Schema version 3 adds the passkey table (AspNetUserPasskeys, migration Passkeys) and the EF store's
+                // IUserPasskeyStore, on which .NET 10's passkey support (SignInManager, PasskeyHandler) works.
+                options.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
             })
             // Roles (before the stores, which then register the role store): "admin" guards the admin API and pages.
             .AddRoles<IdentityRole>()
@@ -53,6 +57,8 @@ public static class AccountRegistration
         services.Configure<DataProtectionTokenProviderOptions>(options => options.TokenLifespan = accountOptions.EmailLinkLifetime);
         services.AddScoped<AccountEmails>();
         services.AddScoped<TwoFactorSignIn>();
+        // Passkeys: the relying party is the issuer (its host the RP ID, its origin the only one accepted).
+        services.AddPasskeys();
 
         // Secure cookies whenever the issuer is https; an http issuer is only accepted for loopback (ProtocolRegistration).
         var secureCookies = builder.Configuration["Server:Issuer"]?.StartsWith("https://", StringComparison.OrdinalIgnoreCase) == true;

@@ -27,6 +27,20 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
         {
             user.Property(u => u.Name).HasMaxLength(256);
             user.Property(u => u.Picture).HasMaxLength(2048);
+            // Identity's schema version 3 (chosen for its passkey table) would also bound the phone number and the
+            // login and token keys (256 and 128); the tables keep the shape they have had since the first migration,
+            // so existing rows never need to fit a new limit.
+            user.Property(u => u.PhoneNumber).Metadata.SetMaxLength(null);
+        });
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserLogin<string>>(login =>
+        {
+            login.Property(l => l.LoginProvider).Metadata.SetMaxLength(null);
+            login.Property(l => l.ProviderKey).Metadata.SetMaxLength(null);
+        });
+        builder.Entity<Microsoft.AspNetCore.Identity.IdentityUserToken<string>>(token =>
+        {
+            token.Property(t => t.LoginProvider).Metadata.SetMaxLength(null);
+            token.Property(t => t.Name).Metadata.SetMaxLength(null);
         });
 
         builder.Entity<OAuthApplication>(app =>

@@ -120,6 +120,19 @@ public sealed class AccountEmails(EmailOutbox outbox, ServerOptions server, User
             "If you did not do this, remove it under Sign-in methods, change your password, and contact the administrator.");
     }
 
+    /// <summary>Tells the person a passkey was added to their account (or removed from it).</summary>
+    public bool SendPasskeyNotice(ApplicationUser user, string passkeyName, bool added)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return added
+            ? NoticeToVerified(user, "passkey_added_notice", "A passkey was added to your account",
+                $"A passkey named \"{passkeyName}\" was added to your account {user.UserName}: it can now be used to sign in, and as the second step after your password.",
+                "If you did not do this, remove it under Security, change your password, and contact the administrator.")
+            : NoticeToVerified(user, "passkey_removed_notice", "A passkey was removed from your account",
+                $"The passkey named \"{passkeyName}\" was removed from your account {user.UserName}; it no longer signs in. Other sign-ins of the account were signed out.",
+                "If you did not do this, change your password, check Security, and contact the administrator.");
+    }
+
     private bool NoticeToVerified(ApplicationUser user, string kind, string subject, string text, string footer) =>
         Enabled && user.EmailConfirmed && !string.IsNullOrEmpty(user.Email)
         && Queue(user, user.Email, kind, subject, [text], null, null, footer);

@@ -1,3 +1,4 @@
+using IdentityServer.Accounts.Passkeys;
 using IdentityServer.Data;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -8,12 +9,14 @@ namespace IdentityServer.Pages.Account;
 
 /// <summary>The account's home: profile, password, security, sign-in methods, devices and apps.</summary>
 [Authorize(AuthenticationSchemes = "Identity.Application")]
-public sealed class IndexModel(UserManager<ApplicationUser> users) : PageModel
+public sealed class IndexModel(UserManager<ApplicationUser> users, PasskeyCredentials passkeys) : PageModel
 {
     public string? UserName { get; private set; }
     public string? Email { get; private set; }
     public bool EmailConfirmed { get; private set; }
     public bool HasPassword { get; private set; }
+    public bool TwoFactorEnabled { get; private set; }
+    public IReadOnlyList<PasskeySummary> Passkeys { get; private set; } = [];
 
     public async Task<IActionResult> OnGetAsync()
     {
@@ -27,6 +30,8 @@ public sealed class IndexModel(UserManager<ApplicationUser> users) : PageModel
         Email = user.Email;
         EmailConfirmed = user.EmailConfirmed;
         HasPassword = await users.HasPasswordAsync(user);
+        TwoFactorEnabled = await users.GetTwoFactorEnabledAsync(user);
+        Passkeys = await passkeys.ListAsync(user);
         return Page();
     }
 }

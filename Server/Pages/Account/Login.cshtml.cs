@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Email;
 using IdentityServer.Accounts.Federation;
+using IdentityServer.Accounts.Passkeys;
 using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
@@ -19,8 +20,14 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLookup lookup, AccountOptions accounts, TimeProvider time, ILogger<LoginModel> logger,
-    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics, AccountEmails emails, TwoFactorSignIn twoFactor) : PageModel
+    IPasswordHasher<ApplicationUser> hasher, AuditLog audit, ServerMetrics metrics, AccountEmails emails, TwoFactorSignIn twoFactor,
+    PasskeySignIn passkeys) : PageModel
 {
+    private const string PasskeyFailure = "That passkey did not sign you in. Try again, or sign in with your password.";
+
+    /// <summary>Far more than a WebAuthn answer needs (a few kilobytes): anything longer is refused unread.</summary>
+    public const int MaxCredentialLength = 64 * 1024;
+
     private const string GenericFailure = "That username and password did not work. Check them and try again, or wait a few minutes.";
 
     /// <summary>A hash of a random password, verified when there is no real one to check (see <see cref="SpendPasswordCheck"/>).</summary>
@@ -158,6 +165,33 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, AccountLoo
         var properties = signIn.ConfigureExternalAuthenticationProperties(provider, callback);
         properties.Items[ExternalFailure.BackItem] = Url.Page("/Account/Login", new { returnUrl });
         return Challenge(properties, provider);
+    }
+
+    /// <summary>The options for a passwordless sign-in with a passkey (passkeys.js asks for them, then posts the answer to <see cref="OnPostPasskeyAsync"/>).</summary>
+    public async Task<IActionResult> OnPostPasskeyOptionsAsync()
+    {
+        Response.Headers.CacheControl = "no-store";
+        return Content(await passkeys.RequestOptionsAsync(), "application/json");
+    }
+
+    /// <summary>Signs in with a passkey: the authenticator's answer to the challenge of <see cref="OnPostPasskeyOptionsAsync"/>.</summary>
+    public async Task<IActionResult> OnPostPasskeyAsync([FromForm] string? credential)
+    {
+        ModelState.Clear(); // the password form's fields are not part of this form
+        await LoadProvidersAsync();
+        var outcome = credential is { Length: > MaxCredentialLength }
+            ? PasskeySignInOutcome.Failed
+            : await passkeys.SignInAsync(HttpContext, credential, AuthorizeReturnUrl.ClientIdOf(ReturnUrl));
+        switch (outcome)
+        {
+            case PasskeySignInOutcome.SignedIn:
+                return LocalRedirect(SafeReturnUrl(ReturnUrl));
+            case PasskeySignInOutcome.PasswordChangeRequired:
+                return LocalRedirect(Url.Page("/Account/SetPassword", new { returnUrl = SafeReturnUrl(ReturnUrl) })!);
+            default:
+                ErrorMessage = PasskeyFailure;
+                return Page();
+        }
     }
 
     private async Task LoadProvidersAsync() => Providers = [.. await signIn.GetExternalAuthenticationSchemesAsync()];

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Accounts;
 using IdentityServer.Accounts.Email;
+using IdentityServer.Accounts.Passkeys;
 using IdentityServer.Audit;
 using IdentityServer.Data;
 using IdentityServer.Hosting;
@@ -17,11 +18,13 @@ namespace IdentityServer.Pages.Account;
 /// Turning it off needs a current code or the password. Turning it on or off changes the security stamp, so the
 /// account's other sessions end; this one stays. Each change is audited and a notice goes to the verified address.
 /// The POSTs check codes and passwords, so they are under the sign-in rate limit.
+/// Passkeys are added, named and removed here too (<see cref="PasskeyCredentials"/>); an account with a passkey asks for
+/// a second step after a password as well, and the first passkey of an account without recovery codes brings ten.
 /// </summary>
 [Authorize(AuthenticationSchemes = "Identity.Application")]
 [RateLimited(RateLimitScope.SignIn)]
 public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IUserStore<ApplicationUser> store,
-    AccountEmails emails, AuditLog audit, ServerOptions server) : PageModel
+    AccountEmails emails, AuditLog audit, ServerOptions server, PasskeyCredentials passkeys) : PageModel
 {
     public const int RecoveryCodeCount = 10;
 
@@ -42,6 +45,16 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
     /// <summary>New recovery codes, shown on this one response only.</summary>
     public IReadOnlyList<string> RecoveryCodes { get; private set; } = [];
 
+    [BindProperty]
+    [StringLength(PasskeyCredentials.MaxNameLength * 2)]
+    public string? PasskeyName { get; set; }
+
+    [BindProperty]
+    [StringLength(1400)]
+    public string? PasskeyId { get; set; }
+
+    public IReadOnlyList<PasskeySummary> Passkeys { get; private set; } = [];
+
     public string? Message { get; private set; }
     public string? ErrorMessage { get; private set; }
 
@@ -56,6 +69,8 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
         Message = status switch
         {
             "disabled" => "Two-step verification is off.",
+            "passkey_renamed" => "The passkey was renamed.",
+            "passkey_removed" => "The passkey was removed. Other sign-ins of your account were signed out.",
             _ => required == "admin" ? "The admin pages need two-step verification: turn it on here (or sign in again with your code)." : null,
         };
         await LoadAsync(user);
@@ -123,7 +138,12 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
         await users.SetTwoFactorEnabledAsync(user, false);
         // A new key: turning it on again means scanning a new one; the old recovery codes go with it.
         await users.ResetAuthenticatorKeyAsync(user);
-        await users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
+        if (!await passkeys.HasAnyAsync(user))
+        {
+            // Recovery codes stay while a passkey still asks for a second step.
+            await users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
+        }
+
         await ThisSession.KeepAsync(signIn, user, User);
         await audit.RecordAccountAsync(user, "two_factor.disabled", AuditOutcomes.Success);
         emails.SendTwoFactorNotice(user, "Two-step verification was turned off",
@@ -139,7 +159,7 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
             return Challenge(IdentityConstants.ApplicationScheme);
         }
 
-        if (!await users.GetTwoFactorEnabledAsync(user))
+        if (!await users.GetTwoFactorEnabledAsync(user) && !await passkeys.HasAnyAsync(user))
         {
             return RedirectToPage();
         }
@@ -153,16 +173,111 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
         return Page();
     }
 
+    /// <summary>The options for <c>navigator.credentials.create()</c> (passkeys.js asks, then posts the answer to <see cref="OnPostAddPasskeyAsync"/>).</summary>
+    public async Task<IActionResult> OnPostPasskeyOptionsAsync()
+    {
+        var user = await users.GetUserAsync(User);
+        if (user is null)
+        {
+            return Unauthorized();
+        }
+
+        Response.Headers.CacheControl = "no-store";
+        return await passkeys.CreationOptionsAsync(user) is { } json
+            ? Content(json, "application/json")
+            : new ConflictObjectResult(new { error = $"An account can have at most {PasskeyCredentials.MaxPerAccount} passkeys." });
+    }
+
+    public async Task<IActionResult> OnPostAddPasskeyAsync([FromForm] string? credential)
+    {
+        var user = await users.GetUserAsync(User);
+        if (user is null)
+        {
+            return Challenge(IdentityConstants.ApplicationScheme);
+        }
+
+        var hadRecoveryCodes = await users.CountRecoveryCodesAsync(user) > 0;
+        var outcome = credential is { Length: > LoginModel.MaxCredentialLength }
+            ? PasskeyEnrolment.Refused
+            : await passkeys.AddAsync(user, credential, PasskeyName);
+        switch (outcome)
+        {
+            case PasskeyEnrolment.Added:
+                Message = "The passkey was added: use it to sign in, or as the second step after your password.";
+                if (!hadRecoveryCodes && !await users.GetTwoFactorEnabledAsync(user))
+                {
+                    // The account now asks for a second step: recovery codes for the day the passkey is lost.
+                    RecoveryCodes = [.. await users.GenerateNewTwoFactorRecoveryCodesAsync(user, RecoveryCodeCount) ?? []];
+                    await audit.RecordAccountAsync(user, "two_factor.recovery_codes_generated", AuditOutcomes.Success, new { Count = RecoveryCodes.Count });
+                }
+
+                break;
+            case PasskeyEnrolment.Expired:
+                ErrorMessage = "The passkey request expired. Try again.";
+                break;
+            case PasskeyEnrolment.TooMany:
+                ErrorMessage = $"An account can have at most {PasskeyCredentials.MaxPerAccount} passkeys. Remove one first.";
+                break;
+            default:
+                ErrorMessage = "That passkey could not be added. Try again, or with another authenticator.";
+                break;
+        }
+
+        await LoadAsync(user);
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostRenamePasskeyAsync()
+    {
+        var user = await users.GetUserAsync(User);
+        if (user is null)
+        {
+            return Challenge(IdentityConstants.ApplicationScheme);
+        }
+
+        if (!ModelState.IsValid || !await passkeys.RenameAsync(user, PasskeyId, PasskeyName))
+        {
+            ErrorMessage = "That passkey could not be renamed: give it a name.";
+            await LoadAsync(user);
+            return Page();
+        }
+
+        return RedirectToPage(new { status = "passkey_renamed" });
+    }
+
+    public async Task<IActionResult> OnPostRemovePasskeyAsync()
+    {
+        var user = await users.GetUserAsync(User);
+        if (user is null)
+        {
+            return Challenge(IdentityConstants.ApplicationScheme);
+        }
+
+        if (!ModelState.IsValid || !await passkeys.RemoveAsync(user, PasskeyId))
+        {
+            ErrorMessage = "That passkey is not one of yours.";
+            await LoadAsync(user);
+            return Page();
+        }
+
+        // The security stamp changed (the account's other sessions end); this browser's session stays.
+        await ThisSession.KeepAsync(signIn, user, User);
+        return RedirectToPage(new { status = "passkey_removed" });
+    }
+
     private async Task LoadAsync(ApplicationUser user)
     {
+        Passkeys = await passkeys.ListAsync(user);
+        PasskeyName = null;
+        PasskeyId = null;
         Enabled = await users.GetTwoFactorEnabledAsync(user);
         HasPassword = await users.HasPasswordAsync(user);
         Code = null;
         Password = null;
         ModelState.Clear();
+        RecoveryCodesLeft = await users.CountRecoveryCodesAsync(user);
         if (Enabled)
         {
-            RecoveryCodesLeft = await users.CountRecoveryCodesAsync(user);
             return;
         }
 
