@@ -1,5 +1,6 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.ClientAssertions;
 using IdentityServer.Protocol.Grants;
 
 namespace IdentityServer.Protocol;
@@ -13,6 +14,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();
         builder.Services.AddProtocolCors();
+        builder.Services.AddClientAssertions(builder.Configuration);
         builder.Services.AddSingleton<ClientAuthenticator>();
         builder.Services.AddSingleton<ClientAuthenticationFilter>();
         builder.Services.AddSingleton<AudienceResolver>();
