@@ -2,6 +2,7 @@ using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol.ClientAssertions;
 using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.PushedAuthorization;
 
 namespace IdentityServer.Protocol;
 
@@ -20,6 +21,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<AudienceResolver>();
         builder.Services.AddSingleton<Authorization.PendingAuthorizationReader>();
         builder.Services.AddSingleton<AuthorizationRequestValidator>();
+        builder.Services.AddPushedAuthorization(builder.Configuration);
         builder.Services.AddScoped<AuthorizationCodeIssuer>();
         builder.Services.AddScoped<Authorization.PendingAuthorizationApproval>();
         builder.Services.AddSingleton<TokenResponseFactory>();
@@ -40,6 +42,7 @@ public static class ProtocolRegistration
     {
         app.MapDiscoveryEndpoints();
         app.MapAuthorizeEndpoint();
+        app.MapPushedAuthorizationEndpoint();
         app.MapTokenEndpoint();
         app.MapUserInfoEndpoint();
         app.MapIntrospectionEndpoint();
