@@ -121,7 +121,7 @@ public sealed class ClientAssertionValidator(
             ValidAlgorithms = [.. ClientAuthenticationMethods.AssertionAlgorithms],
             ValidateAudience = false, // checked below: a single value, from a short list
             ValidateLifetime = false, // checked below against the server's clock
-            RequireExpirationTime = true,
+            RequireExpirationTime = false, // likewise: CheckTimes says which time is wrong
             RequireSignedTokens = true,
             TryAllIssuerSigningKeys = true,
         };
