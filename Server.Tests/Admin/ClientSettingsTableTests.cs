@@ -84,7 +84,14 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
     {
         var setting = ClientSettings.Find(key)!;
         var broken = new ClientSettings();
-        setting.FromText(broken, setting.FormInput switch { "number" => "0", "url" => "http://not-https.example.com/#fragment", _ => null });
+        setting.FromText(broken, setting.FormInput switch
+        {
+            "number" => "0",
+            "url" => "http://not-https.example.com/#fragment",
+            "select" => "not-one-of-the-choices",
+            "textarea" => "{ not json",
+            _ => null,
+        });
         var definition = new ClientDefinition { ClientType = ClientTypes.Confidential, GrantTypes = [GrantTypes.ClientCredentials], Settings = broken };
 
         var error = ClientMetadataValidator.Validate(definition, ServedGrantTypes, knownScopes: null);
@@ -220,6 +227,11 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
     {
         "number" => "300",
         "url" => "https://rs.example.com/api",
+        "select" => setting.Choices[0],
+        "textarea" => SampleJwks,
         _ => "true",
     };
+
+    /// <summary>The one JSON setting today is a JWK Set (jwks): one public key.</summary>
+    private static readonly string SampleJwks = ClientKeys.Rsa().Jwks;
 }

@@ -114,7 +114,15 @@ public sealed class DynamicRegistrationTests(RegistrationOpenServer server) : IC
             (new { redirect_uris = Strings("https://dev.example.com/cb"), grant_types = Strings("client_credentials") }, "invalid_client_metadata", "client_credentials"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), response_types = Strings("token") }, "invalid_client_metadata", "code"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), scope = "openid admin" }, "invalid_client_metadata", "'admin'"),
-            (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "private_key_jwt" }, "invalid_client_metadata", "token_endpoint_auth_method"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "client_secret_jwt" }, "invalid_client_metadata", "token_endpoint_auth_method"),
+            // private_key_jwt: keys are required, public ones, by value or by a URL on a public host, never both.
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "private_key_jwt" }, "invalid_client_metadata", "jwks_uri or jwks"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "private_key_jwt",
+                jwks = new { keys = new[] { new { kty = "oct", k = "c2VjcmV0" } } } }, "invalid_client_metadata", "public keys only"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "private_key_jwt",
+                jwks_uri = "https://169.254.169.254/jwks" }, "invalid_client_metadata", "public"),
+            (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "private_key_jwt",
+                jwks_uri = "https://keys.example.com/jwks", jwks = JsonDocument.Parse(ClientKeys.Rsa().Jwks).RootElement }, "invalid_client_metadata", "not both"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), token_endpoint_auth_method = "none", grant_types = Strings("refresh_token") }, "invalid_client_metadata", "authorization_code"),
             (new { redirect_uris = Strings("https://dev.example.com/cb"), software_statement = "eyJ..." }, "invalid_software_statement", "not accepted"),
             // SSRF: a URL the server itself would call must name a public host.
@@ -158,6 +166,37 @@ public sealed class DynamicRegistrationTests(RegistrationOpenServer server) : IC
 
         Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/admin/api/registration-tokens/{id}")).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await RegisterAsync(value, new { redirect_uris = Strings("https://dev.example.com/cb") })).Status);
+    }
+
+    [Fact]
+    public async Task A_client_registered_with_its_keys_authenticates_with_private_key_jwt()
+    {
+        var token = await IssueTokenAsync();
+        var keys = ClientKeys.Rsa();
+        var (status, body, _) = await RegisterAsync(token, new
+        {
+            redirect_uris = Strings("https://dev.example.com/callback"),
+            token_endpoint_auth_method = "private_key_jwt",
+            jwks = JsonDocument.Parse(keys.Jwks).RootElement,
+            require_pushed_authorization_requests = true,
+        });
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("private_key_jwt", body.GetProperty("token_endpoint_auth_method").GetString());
+        Assert.False(body.TryGetProperty("client_secret", out _)); // it has keys, no secret
+        Assert.True(body.GetProperty("require_pushed_authorization_requests").GetBoolean());
+        var clientId = body.GetProperty("client_id").GetString()!;
+
+        // The registered keys open the PAR endpoint (its request needs no grant beyond authorization_code).
+        var (_, challenge) = TestData.NewPkce();
+        var form = ClientKeys.Fields(keys.Assertion(clientId, server.Time.GetUtcNow()));
+        form["response_type"] = "code";
+        form["redirect_uri"] = "https://dev.example.com/callback";
+        form["scope"] = "openid";
+        form["code_challenge"] = challenge;
+        form["code_challenge_method"] = "S256";
+        using var push = await server.CreateClient().PostAsync(new Uri("/connect/par", UriKind.Relative), new FormUrlEncodedContent(form));
+        Assert.Equal(HttpStatusCode.Created, push.StatusCode);
     }
 
     private async Task<string> IssueTokenAsync(int? expiresIn = null)

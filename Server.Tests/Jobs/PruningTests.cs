@@ -167,6 +167,32 @@ public abstract class PruningTests(ServerFactory server)
     }
 
     [Fact]
+    public async Task Expired_pushed_requests_and_used_client_assertions_go_after_the_retention()
+    {
+        var t0 = server.Time.GetUtcNow().UtcDateTime;
+        var suffix = Guid.NewGuid().ToString("N");
+        await server.WithDatabaseAsync(async db =>
+        {
+            db.PushedAuthorizationRequests.AddRange(
+                new PushedAuthorizationRequest { Id = "old-par-" + suffix, ReferenceId = "old-" + suffix, ClientId = "c", Parameters = "{}", CreationDate = t0, ExpirationDate = t0.AddMinutes(1) },
+                new PushedAuthorizationRequest { Id = "live-par-" + suffix, ReferenceId = "live-" + suffix, ClientId = "c", Parameters = "{}", CreationDate = t0, ExpirationDate = t0 + Retention + TimeSpan.FromDays(1) });
+            db.UsedClientAssertions.AddRange(
+                new UsedClientAssertion { Id = "old-jti-" + suffix, ClientId = "c", ExpirationDate = t0.AddMinutes(1) },
+                new UsedClientAssertion { Id = "live-jti-" + suffix, ClientId = "c", ExpirationDate = t0 + Retention + TimeSpan.FromDays(1) });
+            await db.SaveChangesAsync();
+        });
+
+        server.Time.Advance(Retention + TimeSpan.FromMinutes(2));
+        await server.Services.GetRequiredService<PruneService>().RunAsync(CancellationToken.None);
+
+        var (requests, assertions) = await server.WithDatabaseAsync(async db => (
+            db.PushedAuthorizationRequests.Where(r => r.Id.EndsWith(suffix)).Select(r => r.Id).ToList(),
+            db.UsedClientAssertions.Where(a => a.Id.EndsWith(suffix)).Select(a => a.Id).ToList()));
+        Assert.Equal(["live-par-" + suffix], requests);
+        Assert.Equal(["live-jti-" + suffix], assertions);
+    }
+
+    [Fact]
     public async Task Small_batches_walk_every_window_including_rows_created_at_the_same_instant()
     {
         var rows = await PruneRows.CreateAsync(server);

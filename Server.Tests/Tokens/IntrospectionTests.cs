@@ -226,7 +226,7 @@ public abstract class IntrospectionTests(ServerFactory server)
 
         var endpoint = root.GetProperty("introspection_endpoint").GetString()!;
         Assert.Equal(ServerFactory.Issuer + "/connect/introspect", endpoint);
-        Assert.Equal(["client_secret_basic", "client_secret_post"],
+        Assert.Equal(["client_secret_basic", "client_secret_post", "private_key_jwt"],
             root.GetProperty("introspection_endpoint_auth_methods_supported").EnumerateArray().Select(m => m.GetString()).Order(StringComparer.Ordinal));
 
         // The endpoint listed is the one that answers (and demands authentication).

@@ -213,8 +213,8 @@ public abstract class RevocationTests(ServerFactory server)
 
         var endpoint = root.GetProperty("revocation_endpoint").GetString()!;
         Assert.Equal(ServerFactory.Issuer + "/connect/revoke", endpoint);
-        // Public clients revoke with their client_id alone, so "none" is listed along with the secret-based methods.
-        Assert.Equal(["client_secret_basic", "client_secret_post", "none"],
+        // Public clients revoke with their client_id alone, so "none" is listed along with the secret and key methods.
+        Assert.Equal(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
             root.GetProperty("revocation_endpoint_auth_methods_supported").EnumerateArray().Select(m => m.GetString()).Order(StringComparer.Ordinal));
 
         using var response = await http.PostAsync(new Uri(new Uri(endpoint).AbsolutePath, UriKind.Relative),

@@ -133,7 +133,7 @@ public sealed class ClientAdminService(
 
         definition.ApplyTo(row);
         string? secret = null;
-        if (definition.IsConfidential && row.ClientSecretHash is null)
+        if (definition.UsesSecret && row.ClientSecretHash is null)
         {
             secret = ClientSecrets.Generate();
             row.ClientSecretHash = ClientSecrets.Hash(secret);

@@ -45,6 +45,10 @@ public sealed class ClientDefinition
     [JsonIgnore]
     public bool IsConfidential => ClientType == ClientTypes.Confidential;
 
+    /// <summary>Whether the client authenticates with a secret: a confidential client not registered for private_key_jwt.</summary>
+    [JsonIgnore]
+    public bool UsesSecret => IsConfidential && Settings.TokenEndpointAuthMethod != ClientAuthenticationMethods.PrivateKeyJwt;
+
     [JsonIgnore]
     public IReadOnlyList<string> EffectiveGrantTypes => GrantTypes.Count == 0 ? [Clients.GrantTypes.AuthorizationCode] : GrantTypes;
 

@@ -57,7 +57,7 @@ public sealed class ClientRegistry(
             CreationDate = time.GetUtcNow().UtcDateTime,
         };
         definition.ApplyTo(row);
-        var secret = definition.IsConfidential ? ClientSecrets.Generate() : null;
+        var secret = definition.UsesSecret ? ClientSecrets.Generate() : null;
         row.ClientSecretHash = secret is null ? null : ClientSecrets.Hash(secret);
         db.Applications.Add(row);
         audit.AddAdminChange(actor, "client.created", AuditTarget(clientId), definition);
@@ -95,6 +95,13 @@ public sealed class ClientRegistry(
         {
             return new ClientMetadataError(RegistrationErrors.InvalidClientMetadata,
                 $"backchannel_logout_uri: {problem} The server sends requests only to public addresses.", "backchannel_logout_uri");
+        }
+
+        if (definition.Settings.JwksUri is { Length: > 0 } jwksUri
+            && await OutboundAddressPolicy.CheckAsync(new Uri(jwksUri), outbound.AllowLoopback, cancellationToken) is { } jwksProblem)
+        {
+            return new ClientMetadataError(RegistrationErrors.InvalidClientMetadata,
+                $"jwks_uri: {jwksProblem} The server sends requests only to public addresses.", "jwks_uri");
         }
 
         return null;

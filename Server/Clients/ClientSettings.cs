@@ -21,6 +21,17 @@ public sealed class ClientSettings
     public string? BackchannelLogoutUri { get; set; }
     /// <summary>Whether the client needs <c>sid</c> in logout tokens (§2.2 backchannel_logout_session_required).</summary>
     public bool? BackchannelLogoutSessionRequired { get; set; }
+    /// <summary>Whether /authorize accepts this client's requests only through PAR (RFC 9126 §5 require_pushed_authorization_requests).</summary>
+    public bool? RequirePushedAuthorizationRequests { get; set; }
+    /// <summary>
+    /// How the client authenticates (RFC 7591 §2 token_endpoint_auth_method): null, client_secret_basic or
+    /// client_secret_post mean its secret (either way), private_key_jwt a signed assertion (RFC 7523) and never a secret.
+    /// </summary>
+    public string? TokenEndpointAuthMethod { get; set; }
+    /// <summary>The client's public keys for private_key_jwt, a JWK Set (RFC 7517 §5) as JSON text (RFC 7591 §2 jwks).</summary>
+    public string? Jwks { get; set; }
+    /// <summary>Where the client publishes its JWK Set (RFC 7591 §2 jwks_uri); fetched through the outbound client.</summary>
+    public string? JwksUri { get; set; }
 
     /// <summary>The settings, in the order the validator checks them and the admin API and form show them.</summary>
     public static IReadOnlyList<ClientSetting> Fields { get; } =
@@ -47,6 +58,15 @@ public sealed class ClientSettings
             v => ClientMetadataValidator.WebUriProblem(v) is { } problem ? $"backchannel_logout_uri: {problem}" : null),
         ClientSetting.Flag(nameof(BackchannelLogoutSessionRequired), label: null,
             s => s.BackchannelLogoutSessionRequired, (s, v) => s.BackchannelLogoutSessionRequired = v),
+        ClientSetting.Flag(nameof(RequirePushedAuthorizationRequests), "Require pushed authorization requests (PAR)",
+            s => s.RequirePushedAuthorizationRequests, (s, v) => s.RequirePushedAuthorizationRequests = v),
+        ClientSetting.Choice(nameof(TokenEndpointAuthMethod), "Client authentication (empty: its secret)", ClientAuthenticationMethods.Registrable,
+            s => s.TokenEndpointAuthMethod, (s, v) => s.TokenEndpointAuthMethod = v),
+        // RFC 7591 §2: jwks_uri is preferred; the keys are fetched, so the same rules as any URL the server calls.
+        ClientSetting.Uri(nameof(JwksUri), "JWKS URI (keys for private_key_jwt)", s => s.JwksUri, (s, v) => s.JwksUri = v,
+            v => ClientMetadataValidator.WebUriProblem(v) is { } problem ? $"jwks_uri: {problem}" : null),
+        ClientSetting.Json(nameof(Jwks), "JWKS (public keys for private_key_jwt, JSON)", s => s.Jwks, (s, v) => s.Jwks = v,
+            v => ClientKeySet.Problem(v) is { } problem ? $"jwks: {problem}" : null),
     ];
 
     /// <summary>The setting whose <see cref="ClientSetting.Name"/> (JSON, validator field) or <see cref="ClientSetting.Key"/> (property, configuration, form) this is.</summary>
@@ -125,7 +145,92 @@ public abstract class ClientSetting
     public static ClientSetting Flag(string key, string? label, Func<ClientSettings, bool?> get, Action<ClientSettings, bool?> set) =>
         new FlagSetting(key, label, get, set);
 
+    /// <summary>One of a fixed list of values (a select on the form); anything else is refused.</summary>
+    public static ClientSetting Choice(string key, string? label, IReadOnlyList<string> choices, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set) =>
+        new ChoiceSetting(key, label, choices, get, set);
+
+    /// <summary>A JSON document: a JSON value in the admin API, JSON text in configuration, the form and the stored settings.</summary>
+    public static ClientSetting Json(string key, string? label, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set, Func<string, string?> problem) =>
+        new JsonSetting(key, label, get, set, problem);
+
+    /// <summary>The values a choice allows (empty for any other kind of setting).</summary>
+    public virtual IReadOnlyList<string> Choices => [];
+
     private protected ClientMetadataError Error(string description) => new(RegistrationErrors.InvalidClientMetadata, description, Name);
+
+    private sealed class ChoiceSetting(string key, string? label, IReadOnlyList<string> choices, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set)
+        : ClientSetting(key, label)
+    {
+        public override string FormInput => "select";
+
+        public override IReadOnlyList<string> Choices => choices;
+
+        public override Type JsonType => typeof(string);
+
+        public override object? Value(ClientSettings settings) => get(settings);
+
+        public override object? ToJson(ClientSettings settings) => get(settings);
+
+        public override void FromJson(ClientSettings settings, object? value) => set(settings, (string?)value);
+
+        public override string? ToText(ClientSettings settings) => get(settings);
+
+        public override void FromText(ClientSettings settings, string? text) => set(settings, string.IsNullOrEmpty(text) ? null : text);
+
+        public override ClientMetadataError? Validate(ClientSettings settings) =>
+            get(settings) is { } value && !choices.Contains(value, StringComparer.Ordinal)
+                ? Error($"{Name} must be one of {string.Join(", ", choices)}.")
+                : null;
+
+        internal override void CopyNormalized(ClientSettings from, ClientSettings to) =>
+            set(to, get(from) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null);
+    }
+
+    private sealed class JsonSetting(string key, string? label, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set, Func<string, string?> problem)
+        : ClientSetting(key, label)
+    {
+        public override string FormInput => "textarea";
+
+        public override Type JsonType => typeof(JsonElement?);
+
+        public override object? Value(ClientSettings settings) => get(settings);
+
+        public override object? ToJson(ClientSettings settings)
+        {
+            if (get(settings) is not { } text)
+            {
+                return null;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(text);
+                return document.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                return null; // never stored: the validator refuses text that is not JSON
+            }
+        }
+
+        public override void FromJson(ClientSettings settings, object? value) => set(settings, value switch
+        {
+            JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+            JsonElement { ValueKind: JsonValueKind.String } element => element.GetString(),
+            JsonElement element => element.GetRawText(),
+            _ => null,
+        });
+
+        public override string? ToText(ClientSettings settings) => get(settings);
+
+        public override void FromText(ClientSettings settings, string? text) => set(settings, string.IsNullOrWhiteSpace(text) ? null : text);
+
+        public override ClientMetadataError? Validate(ClientSettings settings) =>
+            get(settings) is { } value && !string.IsNullOrWhiteSpace(value) && problem(value) is { } description ? Error(description) : null;
+
+        internal override void CopyNormalized(ClientSettings from, ClientSettings to) =>
+            set(to, get(from) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null);
+    }
 
     private sealed class LifetimeSetting(string key, string? label, TimeSpan max, Func<ClientSettings, TimeSpan?> get, Action<ClientSettings, TimeSpan?> set,
         Func<ClientSettings, ClientMetadataError?>? also) : ClientSetting(key, label)

@@ -18,6 +18,8 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();
+    public DbSet<PushedAuthorizationRequest> PushedAuthorizationRequests => Set<PushedAuthorizationRequest>();
+    public DbSet<UsedClientAssertion> UsedClientAssertions => Set<UsedClientAssertion>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -188,6 +190,28 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             token.Property(t => t.Description).HasMaxLength(200);
             token.Property(t => t.CreatedBy).HasMaxLength(450).IsRequired();
             token.HasIndex(t => t.ExpirationDate);
+        });
+
+        builder.Entity<PushedAuthorizationRequest>(request =>
+        {
+            request.ToTable("PushedAuthorizationRequests");
+            request.HasKey(r => r.Id);
+            request.Property(r => r.Id).HasMaxLength(64);
+            request.Property(r => r.ReferenceId).HasMaxLength(100).IsRequired();
+            request.HasIndex(r => r.ReferenceId).IsUnique();
+            request.Property(r => r.ClientId).HasMaxLength(100).IsRequired();
+            request.Property(r => r.Parameters).IsRequired();
+            request.Property(r => r.BindingHash).HasMaxLength(100);
+            request.HasIndex(r => r.ExpirationDate);
+        });
+
+        builder.Entity<UsedClientAssertion>(assertion =>
+        {
+            assertion.ToTable("UsedClientAssertions");
+            assertion.HasKey(a => a.Id);
+            assertion.Property(a => a.Id).HasMaxLength(100);
+            assertion.Property(a => a.ClientId).HasMaxLength(100).IsRequired();
+            assertion.HasIndex(a => a.ExpirationDate);
         });
     }
 }

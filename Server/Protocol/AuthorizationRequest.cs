@@ -33,6 +33,9 @@ public sealed class AuthorizationRequest
     public string? UiLocales { get; init; }
     public required OAuthParameters Parameters { get; init; }
 
+    /// <summary>The pushed request (RFC 9126) this came from: the browser carries only its request_uri from step to step.</summary>
+    public PushedAuthorization.PushedAuthorizationReference? Pushed { get; init; }
+
     public bool IsOpenId => Scopes.Contains(ScopeCatalog.OpenId);
 }
 

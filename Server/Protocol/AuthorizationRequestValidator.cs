@@ -14,7 +14,8 @@ public sealed record AuthorizationValidation(AuthorizationRequest? Request, OAut
 /// trusted, an error is shown to the person and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1); after that, errors
 /// go back to the client. Within each phase the first failing step decides the error.
 /// </summary>
-public sealed partial class AuthorizationRequestValidator(ClientStore clients, ScopeCatalog scopeCatalog, AudienceResolver audiences)
+public sealed partial class AuthorizationRequestValidator(ClientStore clients, ScopeCatalog scopeCatalog, AudienceResolver audiences,
+    PushedAuthorization.PushedAuthorizationOptions pushedAuthorization)
 {
     private const int MaxParameterLength = 2048;
 
@@ -26,9 +27,14 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
     /// </summary>
     private const int MaxStateLength = 6144;
 
-    public async Task<AuthorizationValidation> ValidateAsync(OAuthParameters parameters, CancellationToken cancellationToken)
+    /// <param name="parameters">The request's parameters (for a pushed request at /authorize, those that were pushed).</param>
+    /// <param name="cancellationToken">The request's.</param>
+    /// <param name="pushed">The pushed request they came from, at /authorize.</param>
+    /// <param name="atPushEndpoint">Whether this is the push itself (RFC 9126 §2.1), where "PAR required" is met by definition.</param>
+    public async Task<AuthorizationValidation> ValidateAsync(OAuthParameters parameters, CancellationToken cancellationToken,
+        PushedAuthorization.PushedAuthorizationReference? pushed = null, bool atPushEndpoint = false)
     {
-        var context = new AuthorizationContext(parameters);
+        var context = new AuthorizationContext(parameters) { Pushed = pushed };
 
         // Phase 1, errors shown to the person: the client and where to send it answers are not trusted yet.
         var pageError = ClientIdPresent(context)
@@ -43,6 +49,7 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
 
         // Phase 2, errors sent back to the client's redirect_uri.
         var clientError = ParametersOnce(context)
+            ?? (atPushEndpoint ? null : PushedWhenRequired(context))
             ?? ResponseModeSupported(context)
             ?? ParametersShortEnough(context)
             ?? NoRequestObject(context)
@@ -120,6 +127,15 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
     private static OAuthError? ParametersOnce(AuthorizationContext context) =>
         context.Parameters.Duplicate is { } duplicate ? InvalidRequest($"The {duplicate} parameter is repeated.") : null;
 
+    /// <summary>
+    /// RFC 9126 §5 (require_pushed_authorization_requests), server-wide or per client: a request sent through the browser
+    /// is refused. The client and redirect URI are registered, so the refusal goes back to the client.
+    /// </summary>
+    private OAuthError? PushedWhenRequired(AuthorizationContext context) =>
+        context.Pushed is null && (pushedAuthorization.RequireForAllClients || context.Client.Settings.RequirePushedAuthorizationRequests == true)
+            ? InvalidRequest("This client must push its authorization requests first (PAR, RFC 9126).")
+            : null;
+
     /// <summary>OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (query, fragment) and Form Post Response Mode §2.</summary>
     private static OAuthError? ResponseModeSupported(AuthorizationContext context) =>
         context.Parameters["response_mode"] is null or ResponseModes.Query or ResponseModes.Fragment or ResponseModes.FormPost
@@ -151,7 +167,11 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
     private static OAuthError? NoRequestObject(AuthorizationContext context) =>
         context.Parameters["request"] is not null ? new OAuthError(OAuthErrors.RequestNotSupported, "Request objects are not supported.") : null;
 
-    /// <summary>OpenID Connect Core §6.2 and §3.1.2.6: request_uri is not supported (request_uri_not_supported).</summary>
+    /// <summary>
+    /// OpenID Connect Core §6.2 and §3.1.2.6: a request_uri that points at a request object is not supported
+    /// (request_uri_not_supported). Pushed requests' request_uri (RFC 9126 §4) is resolved before these steps run, and a
+    /// pushed request cannot itself carry one (§2.1).
+    /// </summary>
     private static OAuthError? NoRequestUri(AuthorizationContext context) =>
         context.Parameters["request_uri"] is not null ? new OAuthError(OAuthErrors.RequestUriNotSupported, "request_uri is not supported.") : null;
 

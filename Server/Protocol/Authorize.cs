@@ -1,5 +1,6 @@
 using IdentityServer.Accounts;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.PushedAuthorization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 
@@ -24,6 +25,7 @@ public static class AuthorizeEndpoint
     private static async Task<IResult> HandleAsync(
         HttpContext context,
         AuthorizationRequestValidator validator,
+        PushedRequestResolver pushedRequests,
         AuthorizationCodeIssuer codes,
         ConsentService consent,
         TwoFactorSignIn twoFactor,
@@ -39,7 +41,14 @@ public static class AuthorizeEndpoint
             return AuthorizationResponse.ErrorPage("The request must be a GET, or a POST of a form.", CorrelationId.Get(context));
         }
 
-        var validation = await validator.ValidateAsync(parameters, cancellationToken);
+        // RFC 9126 §4: a request_uri stands for the request the client pushed.
+        var resolved = await pushedRequests.ResolveAsync(context, parameters, cancellationToken);
+        if (resolved.PageError is not null)
+        {
+            return AuthorizationResponse.ErrorPage(resolved.PageError, CorrelationId.Get(context));
+        }
+
+        var validation = await validator.ValidateAsync(resolved.Parameters, cancellationToken, resolved.Pushed);
         if (validation.PageError is not null)
         {
             logger.LogWarning("Authorization request refused without redirect: {Reason} (client {ClientId})", validation.PageError, Truncate(parameters["client_id"]));
@@ -82,6 +91,11 @@ public static class AuthorizeEndpoint
             return Results.Redirect("/consent?returnUrl=" + Uri.EscapeDataString(ReturnUrl(request, context, Prompts.Consent)));
         }
 
+        if (!await pushedRequests.TryCompleteAsync(request, cancellationToken))
+        {
+            return AuthorizationResponse.ErrorPage(PushedRequestResolver.AlreadyAnswered, CorrelationId.Get(context));
+        }
+
         var code = await codes.IssueAsync(request, session!, cancellationToken);
         if (code is null)
         {
@@ -108,12 +122,17 @@ public static class AuthorizeEndpoint
     private static bool RemembersConsent(AuthorizationRequest request) =>
         request.Client.IsConfidential && !request.Prompt.Contains(Prompts.Consent);
 
-    /// <summary>Sign-in is needed with no session, on prompt=login/select_account, or when the session is older than max_age (Core §3.1.2.1).</summary>
+    /// <summary>
+    /// Sign-in is needed with no session, on prompt=login/select_account, or when the session is older than max_age (Core
+    /// §3.1.2.1). A pushed request keeps its prompt and max_age from step to step (the browser carries only the
+    /// request_uri), so for it a sign-in since this browser brought the request satisfies them.
+    /// </summary>
     internal static bool NeedsSignIn(AuthorizationRequest request, SignInSession? session, DateTimeOffset now) =>
         session is null
-        || request.Prompt.Contains(Prompts.Login)
-        || request.Prompt.Contains(Prompts.SelectAccount)
-        || (request.MaxAge is { } maxAge && now - session.AuthTime > TimeSpan.FromSeconds(maxAge));
+        || (!PushedRequestResolver.SignedInSinceClaim(request, session)
+            && (request.Prompt.Contains(Prompts.Login)
+                || request.Prompt.Contains(Prompts.SelectAccount)
+                || (request.MaxAge is { } maxAge && now - session.AuthTime > TimeSpan.FromSeconds(maxAge))));
 
     /// <summary>
     /// acr_values asking for the multi-factor level, from a single-factor session of an account that has a second factor:
@@ -140,6 +159,13 @@ public static class AuthorizeEndpoint
     /// <summary>The same request as a local GET URL, minus the prompt values that the next step satisfies.</summary>
     private static string ReturnUrl(AuthorizationRequest request, HttpContext context, params string[] satisfiedPrompts)
     {
+        if (request.Pushed is { } pushed)
+        {
+            // RFC 9126 §4: the pushed parameters stay on the server; the next step brings the request_uri back.
+            return AuthorizationResponse.AppendQuery(context.Request.PathBase + EndpointPaths.Authorize,
+                [new("client_id", request.Client.ClientId), new("request_uri", pushed.RequestUri)]);
+        }
+
         var pairs = new List<KeyValuePair<string, string>>();
         foreach (var (name, values) in request.Parameters.Pairs)
         {

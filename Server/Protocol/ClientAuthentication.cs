@@ -1,5 +1,6 @@
 using System.Text;
 using IdentityServer.Clients;
+using IdentityServer.Protocol.ClientAssertions;
 
 namespace IdentityServer.Protocol;
 
@@ -12,9 +13,10 @@ public sealed record ClientAuthenticationResult(ClientDescriptor? Client, OAuthE
 
 /// <summary>
 /// Client authentication (RFC 6749 §2.3): client_secret_basic and client_secret_post for confidential clients,
-/// client_id alone for public clients. Secrets are compared in constant time against stored hashes.
+/// client_id alone for public clients. Secrets are compared in constant time against stored hashes. A client registered
+/// for private_key_jwt authenticates with a signed assertion instead (<see cref="ClientAssertionValidator"/>), and only so.
 /// </summary>
-public sealed class ClientAuthenticator(ClientStore clients, TimeProvider time, ILogger<ClientAuthenticator> logger)
+public sealed class ClientAuthenticator(ClientStore clients, ClientAssertionValidator assertions, TimeProvider time, ILogger<ClientAuthenticator> logger)
 {
     public async Task<ClientAuthenticationResult> AuthenticateAsync(HttpRequest request, OAuthParameters parameters, CancellationToken cancellationToken)
     {
@@ -22,6 +24,11 @@ public sealed class ClientAuthenticator(ClientStore clients, TimeProvider time, 
         var usedBasic = header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase);
         string? clientId = parameters["client_id"];
         var secret = parameters["client_secret"];
+
+        if (parameters["client_assertion"] is not null || parameters["client_assertion_type"] is not null)
+        {
+            return await AuthenticateWithAssertionAsync(request, parameters, usedBasic, cancellationToken);
+        }
 
         if (usedBasic)
         {
@@ -57,6 +64,13 @@ public sealed class ClientAuthenticator(ClientStore clients, TimeProvider time, 
             return Fail(OAuthErrors.InvalidClient, "Client authentication failed.", StatusCodes.Status401Unauthorized, usedBasic);
         }
 
+        if (client.Settings.TokenEndpointAuthMethod == ClientAuthenticationMethods.PrivateKeyJwt)
+        {
+            // RFC 7591 §2: the client registered how it authenticates; a secret, even a right one, is not that way.
+            logger.LogWarning("Client authentication failed: {Reason} (client {ClientId})", "private_key_jwt client sent no assertion", clientId);
+            return Fail(OAuthErrors.InvalidClient, "This client authenticates with private_key_jwt (client_assertion).", StatusCodes.Status401Unauthorized, usedBasic);
+        }
+
         if (client.IsConfidential)
         {
             if (string.IsNullOrEmpty(secret) || !ClientSecrets.Verify(client, secret, time.GetUtcNow().UtcDateTime))
@@ -72,6 +86,27 @@ public sealed class ClientAuthenticator(ClientStore clients, TimeProvider time, 
         }
 
         return new ClientAuthenticationResult(client, null, usedBasic);
+    }
+
+    /// <summary>RFC 7521 §4.2 / RFC 7523 §2.2: client_assertion_type and client_assertion, and no other credentials.</summary>
+    private async Task<ClientAuthenticationResult> AuthenticateWithAssertionAsync(HttpRequest request, OAuthParameters parameters, bool usedBasic,
+        CancellationToken cancellationToken)
+    {
+        if (usedBasic || parameters["client_secret"] is not null)
+        {
+            // RFC 6749 §2.3: a client MUST NOT use more than one authentication method in each request.
+            return Fail(OAuthErrors.InvalidRequest, "Use one client authentication method, not several.", StatusCodes.Status400BadRequest, usedBasic);
+        }
+
+        var result = await assertions.ValidateAsync(parameters["client_assertion_type"], parameters["client_assertion"], parameters["client_id"],
+            request.Path.Value ?? "", cancellationToken);
+        if (result.Client is null)
+        {
+            logger.LogWarning("Client authentication failed: {Reason} (client {ClientId})", result.Problem, result.ClientId ?? "unknown");
+            return Fail(OAuthErrors.InvalidClient, result.Problem ?? "Client authentication failed.", StatusCodes.Status401Unauthorized, usedBasic);
+        }
+
+        return new ClientAuthenticationResult(result.Client, null, usedBasic);
     }
 
     private static ClientAuthenticationResult Fail(string error, string description, int status, bool usedBasic) =>

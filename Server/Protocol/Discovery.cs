@@ -11,9 +11,11 @@ namespace IdentityServer.Protocol;
 /// The discovery document (OpenID Connect Discovery 1.0 §3) and the JWKS (RFC 7517), serialized once per
 /// configuration and key ring rather than per request. They list only what the server implements.
 /// </summary>
-public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, DynamicRegistrationOptions? registration = null)
+public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, DynamicRegistrationOptions? registration = null,
+    PushedAuthorization.PushedAuthorizationOptions? pushedAuthorization = null)
 {
-    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys, grants, registration?.Enabled == true));
+    private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys, grants, registration?.Enabled == true,
+        pushedAuthorization?.RequireForAllClients == true));
     private readonly Lazy<byte[]> _jwks = new(() => BuildJwks(keys));
 
     public byte[] Configuration => _configuration.Value;
@@ -22,10 +24,10 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
     /// <summary>The absolute URL of an endpoint under the issuer.</summary>
     public static string EndpointUrl(ServerOptions protocol, string path) => protocol.Issuer.TrimEnd('/') + path;
 
-    private static readonly string[] ClientAuthMethods = ["client_secret_basic", "client_secret_post", "none"];
-    private static readonly string[] ConfidentialAuthMethods = ["client_secret_basic", "client_secret_post"];
+    private static readonly string[] ClientAuthMethods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+    private static readonly string[] ConfidentialAuthMethods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 
-    private static byte[] BuildConfiguration(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, bool registrationEnabled)
+    private static byte[] BuildConfiguration(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, bool registrationEnabled, bool parRequired)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -50,8 +52,15 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
             WriteArray(json, "grant_types_supported", grants.GrantTypes);
             WriteArray(json, "code_challenge_methods_supported", ["S256"]);
             WriteArray(json, "token_endpoint_auth_methods_supported", ClientAuthMethods);
+            // RFC 8414 §2 / Discovery §3: the algorithms accepted on private_key_jwt assertions, at every endpoint that takes them.
+            WriteArray(json, "token_endpoint_auth_signing_alg_values_supported", ClientAuthenticationMethods.AssertionAlgorithms);
             WriteArray(json, "introspection_endpoint_auth_methods_supported", ConfidentialAuthMethods);
+            WriteArray(json, "introspection_endpoint_auth_signing_alg_values_supported", ClientAuthenticationMethods.AssertionAlgorithms);
             WriteArray(json, "revocation_endpoint_auth_methods_supported", ClientAuthMethods);
+            WriteArray(json, "revocation_endpoint_auth_signing_alg_values_supported", ClientAuthenticationMethods.AssertionAlgorithms);
+            // RFC 9126 §5.
+            json.WriteString("pushed_authorization_request_endpoint", EndpointUrl(protocol, EndpointPaths.PushedAuthorization));
+            json.WriteBoolean("require_pushed_authorization_requests", parRequired);
             WriteArray(json, "subject_types_supported", ["public"]);
             WriteArray(json, "id_token_signing_alg_values_supported", keys.Keys.Select(k => k.Algorithm).Distinct());
             // OpenID Connect Discovery §3; the levels are this server's own (docs/accounts.md#acr-levels).

@@ -11,4 +11,6 @@ public static class EndpointPaths
     public const string Introspection = "/connect/introspect";
     public const string Revocation = "/connect/revoke";
     public const string EndSession = "/connect/endsession";
+    /// <summary>RFC 9126 pushed authorization requests.</summary>
+    public const string PushedAuthorization = "/connect/par";
 }

@@ -1,6 +1,8 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.ClientAssertions;
 using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.PushedAuthorization;
 
 namespace IdentityServer.Protocol;
 
@@ -13,11 +15,13 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<DiscoveryDocument>();
         builder.Services.AddProtocolCors();
+        builder.Services.AddClientAssertions(builder.Configuration);
         builder.Services.AddSingleton<ClientAuthenticator>();
         builder.Services.AddSingleton<ClientAuthenticationFilter>();
         builder.Services.AddSingleton<AudienceResolver>();
         builder.Services.AddSingleton<Authorization.PendingAuthorizationReader>();
         builder.Services.AddSingleton<AuthorizationRequestValidator>();
+        builder.Services.AddPushedAuthorization(builder.Configuration);
         builder.Services.AddScoped<AuthorizationCodeIssuer>();
         builder.Services.AddScoped<Authorization.PendingAuthorizationApproval>();
         builder.Services.AddSingleton<TokenResponseFactory>();
@@ -38,6 +42,7 @@ public static class ProtocolRegistration
     {
         app.MapDiscoveryEndpoints();
         app.MapAuthorizeEndpoint();
+        app.MapPushedAuthorizationEndpoint();
         app.MapTokenEndpoint();
         app.MapUserInfoEndpoint();
         app.MapIntrospectionEndpoint();

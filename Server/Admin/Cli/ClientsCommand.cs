@@ -19,6 +19,8 @@ internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOp
         clients add --client-id ID [--name NAME] [--type confidential|public] [--consent explicit|implicit]
                     [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-type TYPE]... [--scope NAME]...
                     [--resource URI]... [--introspect] [--serves RESOURCE]     register a client (its secret is shown once)
+                    [--auth-method client_secret_basic|client_secret_post|private_key_jwt]
+                    [--jwks-uri URI | --jwks-file PATH] [--require-par]        private_key_jwt: the client's public keys
                     a repeatable option also takes a comma- or space-separated list; the defaults are
                     --type confidential --consent explicit --grant-type authorization_code --scope openid
         clients add-service-account --client-id ID [--name NAME]              a client whose client_credentials tokens with the
@@ -57,8 +59,21 @@ internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOp
             Scopes = args.List("scope"),
             Resources = args.List("resource"),
             CanIntrospect = args.Flag("introspect"),
-            Settings = new ClientSettings { Resource = args.Option("serves") },
+            Settings = new ClientSettings
+            {
+                Resource = args.Option("serves"),
+                TokenEndpointAuthMethod = args.Option("auth-method"),
+                JwksUri = args.Option("jwks-uri"),
+                RequirePushedAuthorizationRequests = args.Flag("require-par") ? true : null,
+            },
         };
+        if (args.Option("jwks-file") is { } jwksFile)
+        {
+            definition.Settings.Jwks = File.Exists(jwksFile)
+                ? await File.ReadAllTextAsync(jwksFile, context.CancellationToken)
+                : throw new CommandUsageException($"--jwks-file: '{jwksFile}' does not exist.");
+        }
+
         args.EnsureAllUsed(1);
         var result = await clients.CreateAsync(definition, AdminActor.CommandLine, context.CancellationToken);
         if (result.Outcome != AdminOutcome.Ok)

@@ -27,6 +27,8 @@ internal sealed class AuthorizationContext(OAuthParameters parameters)
     public int? MaxAge { get; set; }
     public IReadOnlyList<string> Scopes { get; set; } = [];
     public IReadOnlyList<string> Resources { get; set; } = [];
+    /// <summary>The pushed request (RFC 9126) these parameters came from, or null for a request sent through the browser.</summary>
+    public PushedAuthorization.PushedAuthorizationReference? Pushed { get; init; }
 
     /// <summary>The response mode of the answer: the requested one when supported, else query (so that even the error about an unsupported response_mode can be delivered).</summary>
     public string ResponseMode
@@ -66,5 +68,6 @@ internal sealed class AuthorizationContext(OAuthParameters parameters)
         LoginHint = Parameters["login_hint"],
         UiLocales = Parameters["ui_locales"],
         Parameters = Parameters,
+        Pushed = Pushed,
     };
 }

@@ -75,7 +75,14 @@ public sealed class PendingAuthorizationReader(AuthorizationRequestValidator val
         }
 
         var parameters = OAuthParameters.From(QueryHelpers.ParseQuery(returnUrl[Prefix.Length..]));
-        var validation = await validator.ValidateAsync(parameters, context.RequestAborted);
+        var resolved = await context.RequestServices.GetRequiredService<PushedAuthorization.PushedRequestResolver>()
+            .ResolveAsync(context, parameters, context.RequestAborted);
+        if (resolved.PageError is not null)
+        {
+            return PendingAuthorization.Invalid(resolved.PageError);
+        }
+
+        var validation = await validator.ValidateAsync(resolved.Parameters, context.RequestAborted, resolved.Pushed);
         if (validation.Request is not { } request)
         {
             return PendingAuthorization.Invalid(validation.PageError ?? validation.ClientError?.Description ?? NotValid);
@@ -120,7 +127,8 @@ public sealed class PendingAuthorizationReader(AuthorizationRequestValidator val
 /// 8252 §8.6) and the person would be asked again. Anything the endpoint would decide differently now (the session is
 /// older than max_age, the request carries the refusal marker, the account is gone) goes back to /authorize instead.
 /// </summary>
-public sealed class PendingAuthorizationApproval(AuthorizationCodeIssuer codes, ServerOptions protocol, TimeProvider time)
+public sealed class PendingAuthorizationApproval(AuthorizationCodeIssuer codes, PushedAuthorization.PushedRequestResolver pushedRequests,
+    ServerOptions protocol, TimeProvider time)
 {
     public async Task<IResult> ApproveAsync(PendingAuthorization pending, CancellationToken cancellationToken)
     {
@@ -133,6 +141,12 @@ public sealed class PendingAuthorizationApproval(AuthorizationCodeIssuer codes, 
         if (request.Parameters[AuthorizeEndpoint.ConsentDeniedParameter] is not null
             || AuthorizeEndpoint.NeedsSignIn(request, pending.Session, time.GetUtcNow()))
         {
+            return Results.LocalRedirect(pending.ReturnUrl);
+        }
+
+        if (!await pushedRequests.TryCompleteAsync(request, cancellationToken))
+        {
+            // Another approval of the same pushed request won; /authorize explains that it is used up.
             return Results.LocalRedirect(pending.ReturnUrl);
         }
 

@@ -102,7 +102,10 @@ internal static class DynamicRegistrationEndpoint
             d.IsConfidential ? body!.TokenEndpointAuthMethod ?? "client_secret_basic" : "none",
             string.Join(' ', d.Scopes),
             d.ClientUri,
-            d.LogoUri));
+            d.LogoUri,
+            d.Settings.JwksUri,
+            body!.Jwks is { ValueKind: System.Text.Json.JsonValueKind.Object } jwks ? jwks : null,
+            d.Settings.RequirePushedAuthorizationRequests));
     }
 
     private static (ClientDefinition? Definition, ClientMetadataError? Error) ToDefinition(RegistrationRequest request, DynamicRegistrationOptions options)
@@ -114,9 +117,14 @@ internal static class DynamicRegistrationEndpoint
 
         // §2: the default method is client_secret_basic; "none" is a public client (a native app or a browser app).
         var method = request.TokenEndpointAuthMethod ?? "client_secret_basic";
-        if (method is not ("none" or "client_secret_basic" or "client_secret_post"))
+        if (method is not ("none" or "client_secret_basic" or "client_secret_post" or ClientAuthenticationMethods.PrivateKeyJwt))
         {
-            return (null, Metadata("token_endpoint_auth_method", "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post."));
+            return (null, Metadata("token_endpoint_auth_method", "token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt."));
+        }
+
+        if (request.Jwks is { } jwks && jwks.ValueKind != System.Text.Json.JsonValueKind.Object)
+        {
+            return (null, Metadata("jwks", "jwks must be a JWK Set object (RFC 7517 §5)."));
         }
 
         var grantTypes = request.GrantTypes is { Count: > 0 } g ? g.Distinct(StringComparer.Ordinal).ToList() : [GrantTypes.AuthorizationCode];
@@ -161,6 +169,10 @@ internal static class DynamicRegistrationEndpoint
             {
                 BackchannelLogoutUri = request.BackchannelLogoutUri,
                 BackchannelLogoutSessionRequired = request.BackchannelLogoutSessionRequired,
+                RequirePushedAuthorizationRequests = request.RequirePushedAuthorizationRequests,
+                TokenEndpointAuthMethod = method == ClientAuthenticationMethods.PrivateKeyJwt ? method : null,
+                JwksUri = request.JwksUri,
+                Jwks = request.Jwks?.GetRawText(),
             },
         }, null);
     }

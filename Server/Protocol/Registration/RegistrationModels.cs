@@ -45,6 +45,11 @@ public sealed class RegistrationRequest
     [JsonPropertyName("post_logout_redirect_uris")] public List<string>? PostLogoutRedirectUris { get; set; }
     [JsonPropertyName("backchannel_logout_uri")] public string? BackchannelLogoutUri { get; set; }
     [JsonPropertyName("backchannel_logout_session_required")] public bool? BackchannelLogoutSessionRequired { get; set; }
+    /// <summary>§2: the client's public keys for private_key_jwt, by reference (preferred) or by value; never both.</summary>
+    [JsonPropertyName("jwks_uri")] public string? JwksUri { get; set; }
+    [JsonPropertyName("jwks")] public System.Text.Json.JsonElement? Jwks { get; set; }
+    /// <summary>RFC 9126 §6: whether this client's authorization requests must be pushed.</summary>
+    [JsonPropertyName("require_pushed_authorization_requests")] public bool? RequirePushedAuthorizationRequests { get; set; }
 }
 
 /// <summary>RFC 7591 §3.2.1: the client information response.</summary>
@@ -61,4 +66,8 @@ public sealed record RegistrationResponse(
     [property: JsonPropertyName("token_endpoint_auth_method")] string TokenEndpointAuthMethod,
     [property: JsonPropertyName("scope")] string Scope,
     [property: JsonPropertyName("client_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientUri,
-    [property: JsonPropertyName("logo_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LogoUri);
+    [property: JsonPropertyName("logo_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LogoUri,
+    [property: JsonPropertyName("jwks_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? JwksUri = null,
+    [property: JsonPropertyName("jwks"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] System.Text.Json.JsonElement? Jwks = null,
+    [property: JsonPropertyName("require_pushed_authorization_requests"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    bool? RequirePushedAuthorizationRequests = null);
