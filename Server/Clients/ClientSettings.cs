@@ -21,6 +21,8 @@ public sealed class ClientSettings
     public string? BackchannelLogoutUri { get; set; }
     /// <summary>Whether the client needs <c>sid</c> in logout tokens (§2.2 backchannel_logout_session_required).</summary>
     public bool? BackchannelLogoutSessionRequired { get; set; }
+    /// <summary>Whether every token request of the client must carry a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens).</summary>
+    public bool? DpopBoundAccessTokens { get; set; }
 
     /// <summary>The settings, in the order the validator checks them and the admin API and form show them.</summary>
     public static IReadOnlyList<ClientSetting> Fields { get; } =
@@ -47,6 +49,8 @@ public sealed class ClientSettings
             v => ClientMetadataValidator.WebUriProblem(v) is { } problem ? $"backchannel_logout_uri: {problem}" : null),
         ClientSetting.Flag(nameof(BackchannelLogoutSessionRequired), label: null,
             s => s.BackchannelLogoutSessionRequired, (s, v) => s.BackchannelLogoutSessionRequired = v),
+        ClientSetting.Flag(nameof(DpopBoundAccessTokens), "Require DPoP-bound tokens (RFC 9449)",
+            s => s.DpopBoundAccessTokens, (s, v) => s.DpopBoundAccessTokens = v),
     ];
 
     /// <summary>The setting whose <see cref="ClientSetting.Name"/> (JSON, validator field) or <see cref="ClientSetting.Key"/> (property, configuration, form) this is.</summary>

@@ -18,6 +18,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();
+    public DbSet<DPoPProofJti> DPoPProofJtis => Set<DPoPProofJti>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -174,6 +175,15 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             token.Property(t => t.Description).HasMaxLength(200);
             token.Property(t => t.CreatedBy).HasMaxLength(450).IsRequired();
             token.HasIndex(t => t.ExpirationDate);
+        });
+
+        builder.Entity<DPoPProofJti>(proof =>
+        {
+            proof.ToTable("DPoPProofJtis");
+            proof.HasKey(p => p.Id);
+            proof.Property(p => p.Id).HasMaxLength(64);
+            // Pruning finds the proofs past their window through this index.
+            proof.HasIndex(p => p.ExpirationDate);
         });
     }
 }

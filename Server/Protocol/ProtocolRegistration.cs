@@ -1,5 +1,6 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.DPoP;
 using IdentityServer.Protocol.Grants;
 
 namespace IdentityServer.Protocol;
@@ -31,6 +32,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
         builder.Services.AddBackchannelLogout(builder.Configuration);
         builder.Services.AddDynamicRegistration(builder.Configuration);
+        builder.Services.AddDPoP(builder.Configuration);
         return builder;
     }
 

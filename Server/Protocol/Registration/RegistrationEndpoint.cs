@@ -161,6 +161,7 @@ internal static class DynamicRegistrationEndpoint
             {
                 BackchannelLogoutUri = request.BackchannelLogoutUri,
                 BackchannelLogoutSessionRequired = request.BackchannelLogoutSessionRequired,
+                DpopBoundAccessTokens = request.DpopBoundAccessTokens,
             },
         }, null);
     }

@@ -45,6 +45,7 @@ public sealed class RegistrationRequest
     [JsonPropertyName("post_logout_redirect_uris")] public List<string>? PostLogoutRedirectUris { get; set; }
     [JsonPropertyName("backchannel_logout_uri")] public string? BackchannelLogoutUri { get; set; }
     [JsonPropertyName("backchannel_logout_session_required")] public bool? BackchannelLogoutSessionRequired { get; set; }
+    [JsonPropertyName("dpop_bound_access_tokens")] public bool? DpopBoundAccessTokens { get; set; }
 }
 
 /// <summary>RFC 7591 §3.2.1: the client information response.</summary>
