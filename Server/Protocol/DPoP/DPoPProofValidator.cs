@@ -83,7 +83,7 @@ public sealed class DPoPProofValidator(DPoPOptions options, DPoPNonces nonces, P
 
         // Check 3: the required claims.
         if (Text(payload, "jti") is not { Length: <= 256 } jti || Text(payload, "htm") is not { } htm || Text(payload, "htu") is not { } htu
-            || !payload.TryGetProperty("iat", out var iatValue) || !iatValue.TryGetInt64(out var iat))
+            || !payload.TryGetProperty("iat", out var iatValue) || iatValue.ValueKind != JsonValueKind.Number || !iatValue.TryGetInt64(out var iat))
         {
             return Refuse("The DPoP proof must have jti (at most 256 characters), htm, htu and a numeric iat.");
         }
