@@ -77,9 +77,14 @@ public static class OAuthFlow
     }
 
     public static async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> PostTokenAsync(
-        HttpClient http, TestClient client, Dictionary<string, string> form, bool basic = true)
+        HttpClient http, TestClient client, Dictionary<string, string> form, bool basic = true, string? dpop = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token");
+        if (dpop is not null)
+        {
+            request.Headers.Add("DPoP", dpop);
+        }
+
         var fields = new Dictionary<string, string>(form);
         if (client.Secret is not null && basic)
         {
@@ -103,14 +108,14 @@ public static class OAuthFlow
     }
 
     public static Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> RedeemCodeAsync(
-        HttpClient http, TestClient client, string code, string verifier) =>
+        HttpClient http, TestClient client, string code, string verifier, string? dpop = null) =>
         PostTokenAsync(http, client, new()
         {
             ["grant_type"] = "authorization_code",
             ["code"] = code,
             ["redirect_uri"] = client.RedirectUri,
             ["code_verifier"] = verifier,
-        });
+        }, dpop: dpop);
 
     /// <summary>
     /// The end of a flow a real browser drove: the redirect the app received carries the state and the issuer (RFC 9207

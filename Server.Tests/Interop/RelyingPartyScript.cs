@@ -19,11 +19,11 @@ internal static class RelyingPartyScript
     /// <summary>This folder in the source tree: the scripts, the SPA, package.json and (once installed) node_modules.</summary>
     internal static string Folder { get; } = Path.Combine(Infrastructure.RepositoryPaths.Root, "Server.Tests", "Interop");
 
-    /// <summary>Runs the script with <paramref name="environment"/>; its exit code and everything it printed.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment)
+    /// <summary>Runs the script (this folder's <paramref name="script"/>) with <paramref name="environment"/>; its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment, string script = "relying-party.mjs")
     {
         await EnsureInstalledAsync();
-        return await RunProcessAsync("node", ["relying-party.mjs"], environment, TimeSpan.FromMinutes(2));
+        return await RunProcessAsync("node", [script], environment, TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Checks Node.js and installs the locked packages unless every dependency in package.json is there.</summary>

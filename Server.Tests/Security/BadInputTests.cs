@@ -300,9 +300,11 @@ public sealed partial class BadInputTests(SecurityServer server)
 
     private static HostileCase BareChallenge(Func<Probe, Task<HttpResponseMessage>> send) => new(send, (_, response) =>
     {
-        // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+        // RFC 6750 §3.1 and RFC 9449 §7.1: a request without credentials gets a challenge per scheme, without an error code.
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("Bearer realm=\"userinfo\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(["Bearer", "DPoP"], response.Headers.WwwAuthenticate.Select(c => c.Scheme));
+        Assert.Equal("realm=\"userinfo\"", response.Headers.WwwAuthenticate.First().Parameter);
+        Assert.DoesNotContain("error=", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         return Task.CompletedTask;
     });
 

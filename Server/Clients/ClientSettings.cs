@@ -32,6 +32,8 @@ public sealed class ClientSettings
     public string? Jwks { get; set; }
     /// <summary>Where the client publishes its JWK Set (RFC 7591 §2 jwks_uri); fetched through the outbound client.</summary>
     public string? JwksUri { get; set; }
+    /// <summary>Whether every token request of the client must carry a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens).</summary>
+    public bool? DpopBoundAccessTokens { get; set; }
 
     /// <summary>The settings, in the order the validator checks them and the admin API and form show them.</summary>
     public static IReadOnlyList<ClientSetting> Fields { get; } =
@@ -67,6 +69,8 @@ public sealed class ClientSettings
             v => ClientMetadataValidator.WebUriProblem(v) is { } problem ? $"jwks_uri: {problem}" : null),
         ClientSetting.Json(nameof(Jwks), "JWKS (public keys for private_key_jwt, JSON)", s => s.Jwks, (s, v) => s.Jwks = v,
             v => ClientKeySet.Problem(v) is { } problem ? $"jwks: {problem}" : null),
+        ClientSetting.Flag(nameof(DpopBoundAccessTokens), "Require DPoP-bound tokens (RFC 9449)",
+            s => s.DpopBoundAccessTokens, (s, v) => s.DpopBoundAccessTokens = v),
     ];
 
     /// <summary>The setting whose <see cref="ClientSetting.Name"/> (JSON, validator field) or <see cref="ClientSetting.Key"/> (property, configuration, form) this is.</summary>

@@ -20,6 +20,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();
     public DbSet<PushedAuthorizationRequest> PushedAuthorizationRequests => Set<PushedAuthorizationRequest>();
     public DbSet<UsedClientAssertion> UsedClientAssertions => Set<UsedClientAssertion>();
+    public DbSet<DPoPProofJti> DPoPProofJtis => Set<DPoPProofJti>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -212,6 +213,15 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             assertion.Property(a => a.Id).HasMaxLength(100);
             assertion.Property(a => a.ClientId).HasMaxLength(100).IsRequired();
             assertion.HasIndex(a => a.ExpirationDate);
+        });
+
+        builder.Entity<DPoPProofJti>(proof =>
+        {
+            proof.ToTable("DPoPProofJtis");
+            proof.HasKey(p => p.Id);
+            proof.Property(p => p.Id).HasMaxLength(64);
+            // Pruning finds the proofs past their window through this index.
+            proof.HasIndex(p => p.ExpirationDate);
         });
     }
 }

@@ -32,6 +32,8 @@ public sealed class AuthorizationCodeIssuer(UserClaimsReader users, TokenFamilie
             RedirectUri = request.RedirectUriProvided ? request.RedirectUri : null,
             CodeChallenge = request.CodeChallenge,
             Nonce = request.Nonce,
+            // RFC 9449 §10: the code is then redeemed only with a DPoP proof of this key.
+            DpopJkt = request.Parameters["dpop_jkt"],
         };
         return await families.IssueCodeAsync(request.Client, new CodeIssue(session.Subject, session.SessionId, request.Scopes, payload), cancellationToken);
     }

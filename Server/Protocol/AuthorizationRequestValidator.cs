@@ -63,6 +63,7 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
             ?? PromptValuesKnown(context)
             ?? PromptNoneAlone(context)
             ?? MaxAgeIsSeconds(context)
+            ?? DPoPKeyThumbprintWellFormed(context)
             ?? await ScopesAllowedAsync(context, cancellationToken)
             ?? await ResourcesAllowedAsync(context, cancellationToken);
         return clientError is null
@@ -247,6 +248,10 @@ public sealed partial class AuthorizationRequestValidator(ClientStore clients, S
         context.MaxAge = maxAge;
         return null;
     }
+
+    /// <summary>RFC 9449 §10: dpop_jkt is the base64url SHA-256 thumbprint (RFC 7638) of the key the code will be bound to.</summary>
+    private static OAuthError? DPoPKeyThumbprintWellFormed(AuthorizationContext context) =>
+        context.Parameters["dpop_jkt"] is { } jkt && !ChallengeFormat().IsMatch(jkt) ? InvalidRequest("dpop_jkt is not a base64url SHA-256 JWK thumbprint.") : null;
 
     /// <summary>RFC 6749 §3.3 and §4.1.2.1 (invalid_scope): every scope known and permitted to the client.</summary>
     private async ValueTask<OAuthError?> ScopesAllowedAsync(AuthorizationContext context, CancellationToken cancellationToken)

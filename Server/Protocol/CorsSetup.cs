@@ -48,7 +48,9 @@ internal sealed class ProtocolCorsPolicyProvider(RegisteredOrigins origins) : IC
         }
 
         return new CorsPolicyBuilder().WithOrigins(origin).WithMethods("GET", "POST")
-            .WithHeaders("Authorization", "Content-Type", "DPoP").SetPreflightMaxAge(TimeSpan.FromMinutes(10)).Build();
+            .WithHeaders("Authorization", "Content-Type", "DPoP")
+            // RFC 9449 §8, §9: a browser client must be able to read the nonce and the DPoP challenge.
+            .WithExposedHeaders("DPoP-Nonce", "WWW-Authenticate").SetPreflightMaxAge(TimeSpan.FromMinutes(10)).Build();
     }
 }
 

@@ -12,10 +12,10 @@ namespace IdentityServer.Protocol;
 /// configuration and key ring rather than per request. They list only what the server implements.
 /// </summary>
 public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, DynamicRegistrationOptions? registration = null,
-    PushedAuthorization.PushedAuthorizationOptions? pushedAuthorization = null)
+    PushedAuthorization.PushedAuthorizationOptions? pushedAuthorization = null, DPoP.DPoPOptions? dpop = null)
 {
     private readonly Lazy<byte[]> _configuration = new(() => BuildConfiguration(protocol, keys, grants, registration?.Enabled == true,
-        pushedAuthorization?.RequireForAllClients == true));
+        pushedAuthorization?.RequireForAllClients == true, (dpop ?? new DPoP.DPoPOptions()).Algorithms));
     private readonly Lazy<byte[]> _jwks = new(() => BuildJwks(keys));
 
     public byte[] Configuration => _configuration.Value;
@@ -27,7 +27,8 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
     private static readonly string[] ClientAuthMethods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
     private static readonly string[] ConfidentialAuthMethods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 
-    private static byte[] BuildConfiguration(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, bool registrationEnabled, bool parRequired)
+    private static byte[] BuildConfiguration(ServerOptions protocol, SigningKeyRing keys, IGrantTypeCatalog grants, bool registrationEnabled,
+        bool parRequired, IReadOnlyList<string> dpopAlgorithms)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -75,6 +76,8 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
             json.WriteBoolean("authorization_response_iss_parameter_supported", true);
             json.WriteBoolean("backchannel_logout_supported", true);
             json.WriteBoolean("backchannel_logout_session_supported", true);
+            // RFC 9449 §5.1: DPoP proofs are accepted at the token and userinfo endpoints with these algorithms.
+            WriteArray(json, "dpop_signing_alg_values_supported", dpopAlgorithms);
             json.WriteEndObject();
         }
 

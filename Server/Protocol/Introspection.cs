@@ -83,7 +83,15 @@ public static class IntrospectionEndpoint
             json.WriteNumber("exp", validated.ExpiresAt.ToUnixTimeSeconds());
             json.WriteNumber("iat", validated.IssuedAt.ToUnixTimeSeconds());
             json.WriteString("jti", validated.Jti);
-            json.WriteString("token_type", "Bearer");
+            // RFC 9449 §6.2: a DPoP-bound token's key thumbprint, so the resource server can check the proof against it.
+            if (validated.ConfirmationKey is { } jkt)
+            {
+                json.WriteStartObject("cnf");
+                json.WriteString("jkt", jkt);
+                json.WriteEndObject();
+            }
+
+            json.WriteString("token_type", validated.ConfirmationKey is null ? "Bearer" : "DPoP");
         });
     }
 
@@ -105,6 +113,14 @@ public static class IntrospectionEndpoint
             json.WriteString("scope", string.Join(' ', active.Scopes));
             json.WriteNumber("exp", new DateTimeOffset(DateTime.SpecifyKind(active.ExpiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
             json.WriteNumber("iat", new DateTimeOffset(DateTime.SpecifyKind(active.IssuedAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
+            if (active.ConfirmationKey is { } jkt)
+            {
+                // RFC 9449 §5: the key this public client's refresh token is bound to.
+                json.WriteStartObject("cnf");
+                json.WriteString("jkt", jkt);
+                json.WriteEndObject();
+            }
+
             // No token_type: §2.2 means an access-token type of RFC 6749 §7.1 (Bearer), which a refresh token has not.
         });
     }

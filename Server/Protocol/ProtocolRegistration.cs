@@ -1,6 +1,7 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol.ClientAssertions;
+using IdentityServer.Protocol.DPoP;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Protocol.PushedAuthorization;
 
@@ -35,6 +36,7 @@ public static class ProtocolRegistration
         builder.Services.AddSingleton<ITokenEndpointRateLimits, TokenEndpointRateLimits>();
         builder.Services.AddBackchannelLogout(builder.Configuration);
         builder.Services.AddDynamicRegistration(builder.Configuration);
+        builder.Services.AddDPoP(builder.Configuration);
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.DPoP;
 using IdentityServer.Protocol.Grants;
 
 namespace IdentityServer.Protocol;
@@ -18,7 +19,8 @@ public static class TokenEndpoint
         return app;
     }
 
-    private static async Task<IResult> HandleAsync(ClientRequest request, TokenGrantRegistry grants, ServerMetrics metrics, IServiceProvider services)
+    private static async Task<IResult> HandleAsync(ClientRequest request, TokenGrantRegistry grants, ServerMetrics metrics, IServiceProvider services,
+        DPoPTokenRequest dpop, HttpContext http)
     {
         var (client, parameters) = (request.Client, request.Parameters);
         if (parameters["grant_type"] is not { } grantType)
@@ -35,6 +37,12 @@ public static class TokenEndpoint
         {
             // §5.2: the client is not authorized to use this grant type.
             return new OAuthError(OAuthErrors.UnauthorizedClient, $"This client may not use the {grantType} grant.").ToJson();
+        }
+
+        // RFC 9449 §5: a DPoP proof, when sent (or required of this client), is checked before any grant runs.
+        if (await dpop.CheckAsync(http, client) is { } dpopError)
+        {
+            return dpopError;
         }
 
         var result = await grant.HandleAsync(client, parameters, request.Aborted);

@@ -14,7 +14,8 @@ public sealed record ValidatedAccessToken(
     string Jti,
     DateTimeOffset IssuedAt,
     DateTimeOffset ExpiresAt,
-    string? AuthorizationId);
+    string? AuthorizationId,
+    string? ConfirmationKey = null);
 
 /// <summary>
 /// Validates this server's own access tokens the way a resource server would (signature through the published keys,
@@ -73,6 +74,11 @@ public sealed class AccessTokenValidator
         jwt.TryGetPayloadValue<string>(TokenIssuer.AuthorizationIdClaim, out var authorizationId);
         var scopes = string.IsNullOrEmpty(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return new ValidatedAccessToken(jwt, subject, clientId, jwt.Audiences.ToList(), scopes, jti,
-            DateTimeOffset.FromUnixTimeSeconds(iat), expiresAt, authorizationId);
+            DateTimeOffset.FromUnixTimeSeconds(iat), expiresAt, authorizationId, ConfirmationKey(jwt));
     }
+
+    /// <summary>cnf.jkt of a DPoP-bound token (RFC 9449 §6.1); null for a bearer token.</summary>
+    private static string? ConfirmationKey(JsonWebToken jwt) =>
+        jwt.TryGetPayloadValue<System.Text.Json.JsonElement>("cnf", out var cnf) && cnf.ValueKind == System.Text.Json.JsonValueKind.Object
+            && cnf.TryGetProperty("jkt", out var jkt) && jkt.ValueKind == System.Text.Json.JsonValueKind.String ? jkt.GetString() : null;
 }

@@ -26,6 +26,12 @@ public sealed class GrantPayload
     public string? CodeChallenge { get; set; }
     public string? Nonce { get; set; }
 
+    /// <summary>
+    /// RFC 9449: on a code, the authorization request's dpop_jkt (§10), which the token request's proof key must match; on
+    /// a refresh token of a public client, the key it is bound to (§5), which every refresh must prove.
+    /// </summary>
+    public string? DpopJkt { get; set; }
+
     public string Serialize() => JsonSerializer.Serialize(this, TokenJsonContext.Default.GrantPayload);
 
     public static GrantPayload Deserialize(string? json) =>

@@ -49,7 +49,8 @@ public sealed class PresentedToken
 public readonly record struct TokenLookup(PresentedToken? Token, TokenRefusal Refusal);
 
 /// <summary>A refresh token that introspection may report active (RFC 7662 §2.2).</summary>
-public sealed record ActiveRefreshToken(string Subject, IReadOnlyList<string> Scopes, DateTime ExpiresAt, DateTime IssuedAt);
+/// <param name="ConfirmationKey">The DPoP key a public client's refresh token is bound to (RFC 9449 §5), or null.</param>
+public sealed record ActiveRefreshToken(string Subject, IReadOnlyList<string> Scopes, DateTime ExpiresAt, DateTime IssuedAt, string? ConfirmationKey = null);
 
 /// <summary>
 /// The token lifecycle: a grant (token family) starts with an authorization code, the code is redeemed once for the
@@ -146,9 +147,11 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
     /// <summary>
     /// Redeems a code found by <see cref="FindCodeAsync"/> and, when asked, stores the family's first refresh token,
     /// atomically. Returns the refresh token's value ("" when none was asked for), or null when another request
-    /// redeemed the code first: that is a replay, and the family has been revoked.
+    /// redeemed the code first: that is a replay, and the family has been revoked. A refresh token bound to a DPoP key
+    /// (<paramref name="refreshTokenKey"/>, RFC 9449 §5) can only be used with proofs of that key.
     /// </summary>
-    public async Task<string?> RedeemCodeAsync(ClientDescriptor client, PresentedToken code, bool issueRefreshToken, CancellationToken cancellationToken)
+    public async Task<string?> RedeemCodeAsync(ClientDescriptor client, PresentedToken code, bool issueRefreshToken, CancellationToken cancellationToken,
+        string? refreshTokenKey = null)
     {
         (OAuthToken Row, string Value)? refreshToken = null;
         if (issueRefreshToken)
@@ -156,7 +159,9 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
             var now = store.Now;
             var lifetimes = code.Lifetimes;
             var expires = lifetimes.RefreshTokenExpiry(now, code.Row.Authorization!.ExpirationDate ?? lifetimes.FamilyEnd(now));
-            refreshToken = store.NewToken(TokenTypes.RefreshToken, client.Id, code.FamilyId, code.Subject, RefreshPayload(code.Payload), expires);
+            var payload = RefreshPayload(code.Payload);
+            payload.DpopJkt = refreshTokenKey;
+            refreshToken = store.NewToken(TokenTypes.RefreshToken, client.Id, code.FamilyId, code.Subject, payload, expires);
         }
 
         if (!await store.TryRedeemAsync(code.Row.Id, refreshToken?.Row, cancellationToken))
@@ -171,12 +176,22 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
     /// <summary>
     /// Rotates a refresh token found by <see cref="FindRefreshTokenAsync"/>: redeems it and stores its successor of the
     /// same family and scope (RFC 6749 §6), atomically. Returns the successor's value, or null when another request
-    /// redeemed the token first and the reuse leeway does not cover it: the family has then been revoked.
+    /// redeemed the token first and the reuse leeway does not cover it: the family has then been revoked. The successor
+    /// keeps the token's DPoP binding; an unbound token's successor is bound to <paramref name="bindTo"/> when given
+    /// (RFC 9449 §5: a public client that presents a proof gets a bound refresh token).
     /// </summary>
-    public async Task<string?> RotateRefreshTokenAsync(ClientDescriptor client, PresentedToken token, CancellationToken cancellationToken)
+    public async Task<string?> RotateRefreshTokenAsync(ClientDescriptor client, PresentedToken token, CancellationToken cancellationToken,
+        string? bindTo = null)
     {
         var lifetimes = token.Lifetimes;
-        var rotated = await RotateAsync(token.Row, client, token.Payload, lifetimes, redeem: !token.WithinReuseLeeway, cancellationToken);
+        var payload = token.Payload;
+        if (bindTo is not null && payload.DpopJkt is null)
+        {
+            payload = GrantPayload.Deserialize(payload.Serialize());
+            payload.DpopJkt = bindTo;
+        }
+
+        var rotated = await RotateAsync(token.Row, client, payload, lifetimes, redeem: !token.WithinReuseLeeway, cancellationToken);
         if (rotated is not null)
         {
             return rotated;
@@ -191,7 +206,7 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
             return null;
         }
 
-        return await RotateAsync(current, client, token.Payload, lifetimes, redeem: false, cancellationToken);
+        return await RotateAsync(current, client, payload, lifetimes, redeem: false, cancellationToken);
     }
 
     private async Task<string?> RotateAsync(OAuthToken token, ClientDescriptor client, GrantPayload payload, TokenLifetimes lifetimes,
@@ -234,7 +249,8 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
             return null;
         }
 
-        return new ActiveRefreshToken(stored.Subject, GrantPayload.Deserialize(stored.Payload).Scopes, stored.ExpirationDate, stored.CreationDate);
+        var payload = GrantPayload.Deserialize(stored.Payload);
+        return new ActiveRefreshToken(stored.Subject, payload.Scopes, stored.ExpirationDate, stored.CreationDate, payload.DpopJkt);
     }
 
     /// <summary>

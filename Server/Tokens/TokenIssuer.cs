@@ -12,7 +12,8 @@ public sealed record AccessTokenRequest(
     long? AuthTime = null,
     string? AuthorizationId = null,
     IReadOnlyCollection<string>? Amr = null,
-    string? Acr = null);
+    string? Acr = null,
+    string? ConfirmationKey = null);
 
 public sealed record IssuedAccessToken(string Value, string Jti, DateTimeOffset ExpiresAt);
 
@@ -69,6 +70,14 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
             if (request.AuthorizationId is { } authorizationId)
             {
                 json.WriteString(AuthorizationIdClaim, authorizationId);
+            }
+
+            // RFC 9449 §6.1 (RFC 7800 §3.1): a DPoP-bound token names the thumbprint of its key.
+            if (request.ConfirmationKey is { } jkt)
+            {
+                json.WriteStartObject("cnf");
+                json.WriteString("jkt", jkt);
+                json.WriteEndObject();
             }
         });
         return new IssuedAccessToken(token, jti, expires);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using IdentityServer.Clients;
+using IdentityServer.Protocol.DPoP;
 using IdentityServer.Tokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -16,6 +17,7 @@ public sealed partial class AuthorizationCodeGrant(
     TokenFamilies families,
     AudienceResolver audiences,
     TokenResponseFactory responses,
+    DPoPTokenRequest dpop,
     ILogger<AuthorizationCodeGrant> logger) : ITokenGrant
 {
     public static string GrantType => GrantTypes.AuthorizationCode;
@@ -46,6 +48,12 @@ public sealed partial class AuthorizationCodeGrant(
             return Mismatch("PKCE verification failed", client);
         }
 
+        // RFC 9449 §10: a code requested with dpop_jkt is redeemed only with a proof of that key.
+        if (payload.DpopJkt is { } boundKey && dpop.Proof?.Thumbprint != boundKey)
+        {
+            return Mismatch(dpop.Proof is null ? "no DPoP proof for a code bound with dpop_jkt" : "DPoP key does not match dpop_jkt", client);
+        }
+
         var audienceResult = await audiences.ResolveWithinGrantAsync(client, payload.Scopes, parameters.All("resource"), payload.Resources, cancellationToken);
         if (audienceResult.Error is not null)
         {
@@ -54,14 +62,17 @@ public sealed partial class AuthorizationCodeGrant(
 
         // OpenID Connect Core §11: a refresh token only with offline_access, and only for a client allowed the grant.
         var withRefreshToken = payload.Scopes.Contains(ScopeCatalog.OfflineAccess) && client.AllowsGrant(GrantTypes.RefreshToken);
-        var refreshToken = await families.RedeemCodeAsync(client, code, withRefreshToken, cancellationToken);
+        // RFC 9449 §5: a public client's refresh token is bound to the key of its proof; a confidential client's is not
+        // (it authenticates anyway), though its access token is.
+        var refreshTokenKey = client.IsConfidential ? null : dpop.Proof?.Thumbprint;
+        var refreshToken = await families.RedeemCodeAsync(client, code, withRefreshToken, cancellationToken, refreshTokenKey);
         if (refreshToken is null)
         {
             return Replayed();
         }
 
         return responses.Create(new GrantOutcome(client, code.Subject, payload.Scopes, audienceResult.Audiences, code.FamilyId,
-            payload, payload.Nonce, refreshToken.Length == 0 ? null : refreshToken));
+            payload, payload.Nonce, refreshToken.Length == 0 ? null : refreshToken, dpop.Proof?.Thumbprint));
     }
 
     /// <summary>RFC 7636 §4.1 and §4.6: 43-128 unreserved characters whose S256 equals the challenge; compared in constant time.</summary>

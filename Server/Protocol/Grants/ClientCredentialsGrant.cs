@@ -1,4 +1,5 @@
 using IdentityServer.Clients;
+using IdentityServer.Protocol.DPoP;
 
 namespace IdentityServer.Protocol.Grants;
 
@@ -9,7 +10,8 @@ namespace IdentityServer.Protocol.Grants;
 public sealed class ClientCredentialsGrant(
     AuthorizationRequestValidator validator,
     AudienceResolver audiences,
-    TokenResponseFactory responses) : ITokenGrant
+    TokenResponseFactory responses,
+    DPoPTokenRequest dpop) : ITokenGrant
 {
     public static string GrantType => GrantTypes.ClientCredentials;
 
@@ -37,6 +39,7 @@ public sealed class ClientCredentialsGrant(
             return new OAuthError(OAuthErrors.InvalidTarget, audienceResult.Error).ToJson();
         }
 
-        return responses.Create(new GrantOutcome(client, client.ClientId, scopes, audienceResult.Audiences, AuthorizationId: null));
+        return responses.Create(new GrantOutcome(client, client.ClientId, scopes, audienceResult.Audiences, AuthorizationId: null,
+            ConfirmationKey: dpop.Proof?.Thumbprint));
     }
 }

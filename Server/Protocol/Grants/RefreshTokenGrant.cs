@@ -1,4 +1,5 @@
 using IdentityServer.Clients;
+using IdentityServer.Protocol.DPoP;
 using IdentityServer.Tokens;
 
 namespace IdentityServer.Protocol.Grants;
@@ -9,7 +10,8 @@ namespace IdentityServer.Protocol.Grants;
 /// is reuse (RFC 9700 §4.14.2): the lifecycle revokes the whole family. Of two simultaneous refreshes with one token,
 /// the database lets exactly one redeem it; the other is treated as reuse.
 /// </summary>
-public sealed class RefreshTokenGrant(TokenFamilies families, AudienceResolver audiences, TokenResponseFactory responses) : ITokenGrant
+public sealed class RefreshTokenGrant(TokenFamilies families, AudienceResolver audiences, TokenResponseFactory responses, DPoPTokenRequest dpop,
+    ILogger<RefreshTokenGrant> logger) : ITokenGrant
 {
     public static string GrantType => GrantTypes.RefreshToken;
 
@@ -27,6 +29,14 @@ public sealed class RefreshTokenGrant(TokenFamilies families, AudienceResolver a
         }
 
         var payload = token.Payload;
+        // RFC 9449 §5: a refresh token bound to a DPoP key is used only with a proof of that key.
+        if (payload.DpopJkt is { } boundKey && dpop.Proof?.Thumbprint != boundKey)
+        {
+            logger.LogInformation("Refresh refused: {Reason} (client {ClientId})",
+                dpop.Proof is null ? "no DPoP proof for a DPoP-bound refresh token" : "DPoP key does not match the refresh token's", client.ClientId);
+            return InvalidGrant();
+        }
+
         IReadOnlyList<string> scopes = payload.Scopes;
         if (parameters["scope"] is { } scope)
         {
@@ -47,12 +57,14 @@ public sealed class RefreshTokenGrant(TokenFamilies families, AudienceResolver a
         }
 
         // §6: the successor keeps the original scope, whatever this request narrowed its access token to.
-        if (await families.RotateRefreshTokenAsync(client, token, cancellationToken) is not { } rotated)
+        var bindTo = client.IsConfidential ? null : dpop.Proof?.Thumbprint;
+        if (await families.RotateRefreshTokenAsync(client, token, cancellationToken, bindTo) is not { } rotated)
         {
             return InvalidGrant();
         }
 
-        return responses.Create(new GrantOutcome(client, token.Subject, scopes, audienceResult.Audiences, token.FamilyId, payload, RefreshToken: rotated));
+        return responses.Create(new GrantOutcome(client, token.Subject, scopes, audienceResult.Audiences, token.FamilyId, payload, RefreshToken: rotated,
+            ConfirmationKey: dpop.Proof?.Thumbprint));
     }
 
     private static IResult InvalidGrant() => Error(OAuthErrors.InvalidGrant, "The refresh token is invalid, expired, revoked or already used.");

@@ -12,7 +12,8 @@ public sealed record GrantOutcome(
     string? AuthorizationId,
     GrantPayload? User = null,
     string? Nonce = null,
-    string? RefreshToken = null);
+    string? RefreshToken = null,
+    string? ConfirmationKey = null);
 
 /// <summary>Mints the tokens of a successful grant and writes the RFC 6749 §5.1 response.</summary>
 public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions options, TimeProvider time)
@@ -22,7 +23,7 @@ public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions option
         var lifetimes = TokenLifetimes.For(outcome.Client, options);
         var access = issuer.CreateAccessToken(new AccessTokenRequest(
             outcome.Subject, outcome.Client.ClientId, outcome.Audiences, outcome.Scopes, lifetimes.AccessToken,
-            outcome.User?.AuthTime, outcome.AuthorizationId, outcome.User?.Amr, outcome.User?.Acr));
+            outcome.User?.AuthTime, outcome.AuthorizationId, outcome.User?.Amr, outcome.User?.Acr, outcome.ConfirmationKey));
 
         string? identityToken = null;
         if (outcome.User is not null && outcome.Scopes.Contains(ScopeCatalog.OpenId))
@@ -36,7 +37,8 @@ public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions option
         return new OAuthJsonResult(StatusCodes.Status200OK, json =>
         {
             json.WriteString("access_token", access.Value);
-            json.WriteString("token_type", "Bearer");
+            // RFC 9449 §5.1: a DPoP-bound access token has token_type DPoP.
+            json.WriteString("token_type", outcome.ConfirmationKey is null ? "Bearer" : "DPoP");
             json.WriteNumber("expires_in", expiresIn);
             if (outcome.Scopes.Count > 0)
             {

@@ -173,6 +173,7 @@ internal static class DynamicRegistrationEndpoint
                 TokenEndpointAuthMethod = method == ClientAuthenticationMethods.PrivateKeyJwt ? method : null,
                 JwksUri = request.JwksUri,
                 Jwks = request.Jwks?.GetRawText(),
+                DpopBoundAccessTokens = request.DpopBoundAccessTokens,
             },
         }, null);
     }

@@ -50,6 +50,7 @@ public sealed class RegistrationRequest
     [JsonPropertyName("jwks")] public System.Text.Json.JsonElement? Jwks { get; set; }
     /// <summary>RFC 9126 §6: whether this client's authorization requests must be pushed.</summary>
     [JsonPropertyName("require_pushed_authorization_requests")] public bool? RequirePushedAuthorizationRequests { get; set; }
+    [JsonPropertyName("dpop_bound_access_tokens")] public bool? DpopBoundAccessTokens { get; set; }
 }
 
 /// <summary>RFC 7591 §3.2.1: the client information response.</summary>
