@@ -84,7 +84,7 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
     {
         var setting = ClientSettings.Find(key)!;
         var broken = new ClientSettings();
-        setting.FromText(broken, setting.FormInput switch { "number" => "0", "url" => "http://not-https.example.com/#fragment", _ => null });
+        setting.FromText(broken, setting.FormInput switch { "number" => "0", "url" => "http://not-https.example.com/#fragment", "text" => "https://ok.example.com/ not-a-uri", _ => null });
         var definition = new ClientDefinition { ClientType = ClientTypes.Confidential, GrantTypes = [GrantTypes.ClientCredentials], Settings = broken };
 
         var error = ClientMetadataValidator.Validate(definition, ServedGrantTypes, knownScopes: null);
@@ -185,6 +185,10 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
             ["Form.ClientId"] = clientId,
             ["Form.RedirectUris"] = "https://table.example.com/cb",
             ["Form.ClientCredentials"] = "false",
+            ["Form.DeviceCode"] = "false",
+            ["Form.TokenExchange"] = "false",
+            ["Form.TokenExchangeImpersonation"] = "false",
+            ["Form.TokenExchangeDelegation"] = "false",
             ["Form.CanIntrospect"] = "false",
             ["Form.AccessTokenLifetime"] = "300",
             ["Form.RefreshTokenSlidingLifetime"] = "",
@@ -220,6 +224,7 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
     {
         "number" => "300",
         "url" => "https://rs.example.com/api",
+        "text" => "https://rs.example.com/api https://other.example.com/",
         _ => "true",
     };
 }

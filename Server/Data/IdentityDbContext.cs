@@ -18,6 +18,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<InitialAccessToken> InitialAccessTokens => Set<InitialAccessToken>();
+    public DbSet<DeviceCode> DeviceCodes => Set<DeviceCode>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -174,6 +175,26 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             token.Property(t => t.Description).HasMaxLength(200);
             token.Property(t => t.CreatedBy).HasMaxLength(450).IsRequired();
             token.HasIndex(t => t.ExpirationDate);
+        });
+
+        // RFC 8628 device authorizations (DeviceCodes migration).
+        builder.Entity<DeviceCode>(device =>
+        {
+            device.ToTable("DeviceCodes");
+            device.HasKey(d => d.Id);
+            device.Property(d => d.Id).HasMaxLength(64);
+            device.Property(d => d.ApplicationId).HasMaxLength(64).IsRequired();
+            device.Property(d => d.DeviceCodeHash).HasMaxLength(100).IsRequired();
+            device.Property(d => d.UserCodeHash).HasMaxLength(100).IsRequired();
+            device.Property(d => d.Status).HasMaxLength(20).IsRequired();
+            device.Property(d => d.Subject).HasMaxLength(450);
+            device.Property(d => d.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
+            device.HasIndex(d => d.DeviceCodeHash).IsUnique();
+            device.HasIndex(d => d.UserCodeHash).IsUnique();
+            device.HasIndex(d => d.ApplicationId);
+            // Pruning walks expired rows through this index.
+            device.HasIndex(d => d.ExpirationDate);
+            device.HasOne(d => d.Application).WithMany().HasForeignKey(d => d.ApplicationId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 }

@@ -23,6 +23,7 @@ public static class PruningRegistration
         services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<RevokedAccessToken>("revoked access tokens", r => r.ExpirationDate));
         services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<UserSession>("sign-in sessions", s => s.ExpirationDate));
         services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<InitialAccessToken>("initial access tokens", t => t.ExpirationDate));
+        services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<DeviceCode>("device codes", d => d.ExpirationDate));
         services.AddSingleton<IPruneStep, AuditPruneStep>();
 
         if (!options.Enabled)

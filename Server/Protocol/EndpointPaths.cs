@@ -11,4 +11,7 @@ public static class EndpointPaths
     public const string Introspection = "/connect/introspect";
     public const string Revocation = "/connect/revoke";
     public const string EndSession = "/connect/endsession";
+    /// <summary>RFC 8628 §3.1 device authorization endpoint; people enter the user code at <see cref="DeviceVerification"/>.</summary>
+    public const string DeviceAuthorization = "/connect/device";
+    public const string DeviceVerification = "/device";
 }

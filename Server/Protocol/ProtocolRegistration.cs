@@ -1,5 +1,6 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
+using IdentityServer.Protocol.DeviceAuthorization;
 using IdentityServer.Protocol.Grants;
 
 namespace IdentityServer.Protocol;
@@ -25,6 +26,8 @@ public static class ProtocolRegistration
         TokenGrantRegistry.AddTokenGrant<AuthorizationCodeGrant>(builder.Services);
         TokenGrantRegistry.AddTokenGrant<RefreshTokenGrant>(builder.Services);
         TokenGrantRegistry.AddTokenGrant<ClientCredentialsGrant>(builder.Services);
+        builder.Services.AddDeviceFlow(builder.Configuration);
+        TokenGrantRegistry.AddTokenGrant<TokenExchangeGrant>(builder.Services);
         builder.Services.AddSingleton<TokenGrantRegistry>();
         builder.Services.AddSingleton<IGrantTypeCatalog>(services => services.GetRequiredService<TokenGrantRegistry>());
         builder.Services.AddScoped<EndSessionHandler>();
@@ -43,6 +46,7 @@ public static class ProtocolRegistration
         app.MapIntrospectionEndpoint();
         app.MapRevocationEndpoint();
         app.MapEndSessionEndpoint();
+        app.MapDeviceAuthorizationEndpoint();
         app.MapDynamicRegistration();
         return app;
     }

@@ -12,7 +12,11 @@ public sealed record AccessTokenRequest(
     long? AuthTime = null,
     string? AuthorizationId = null,
     IReadOnlyCollection<string>? Amr = null,
-    string? Acr = null);
+    string? Acr = null)
+{
+    /// <summary>The acting party of a delegated token (RFC 8693 §4.1 <c>act</c>), with the chain before it.</summary>
+    public ActorClaim? Actor { get; init; }
+}
 
 public sealed record IssuedAccessToken(string Value, string Jti, DateTimeOffset ExpiresAt);
 
@@ -70,6 +74,8 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
             {
                 json.WriteString(AuthorizationIdClaim, authorizationId);
             }
+
+            request.Actor?.WriteTo(json);
         });
         return new IssuedAccessToken(token, jti, expires);
     }

@@ -16,6 +16,7 @@ public static class TokenRegistration
         builder.Services.AddSingleton<AccessTokenValidator>();
         builder.Services.AddScoped<TokenFamilies>();
         builder.Services.AddScoped<AccessTokenStatus>();
+        builder.Services.AddScoped<DeviceCodes>();
         return builder;
     }
 }
