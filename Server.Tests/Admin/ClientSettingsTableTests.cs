@@ -90,6 +90,7 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
             "url" => "http://not-https.example.com/#fragment",
             "select" => "not-one-of-the-choices",
             "textarea" => "{ not json",
+            "text" => "https://ok.example.com/ not-a-uri",
             _ => null,
         });
         var definition = new ClientDefinition { ClientType = ClientTypes.Confidential, GrantTypes = [GrantTypes.ClientCredentials], Settings = broken };
@@ -192,6 +193,10 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
             ["Form.ClientId"] = clientId,
             ["Form.RedirectUris"] = "https://table.example.com/cb",
             ["Form.ClientCredentials"] = "false",
+            ["Form.DeviceCode"] = "false",
+            ["Form.TokenExchange"] = "false",
+            ["Form.TokenExchangeImpersonation"] = "false",
+            ["Form.TokenExchangeDelegation"] = "false",
             ["Form.CanIntrospect"] = "false",
             ["Form.AccessTokenLifetime"] = "300",
             ["Form.RefreshTokenSlidingLifetime"] = "",
@@ -229,6 +234,7 @@ public sealed class ClientSettingsTableTests(SqliteServer server)
         "url" => "https://rs.example.com/api",
         "select" => setting.Choices[0],
         "textarea" => SampleJwks,
+        "text" => "https://rs.example.com/api https://other.example.com/",
         _ => "true",
     };
 

@@ -56,6 +56,9 @@ public class ServerFactory : WebApplicationFactory<Program>
             // budget. The limits themselves are tested on a host of their own (Security/RateLimitTests).
             ["RateLimits:SignInPerAddress:PermitLimit"] = "1000000",
             ["RateLimits:AccountEmailPerAddress:PermitLimit"] = "1000000",
+            // The same for wrong device user codes; the guessing limits have a host of their own (Protocol/DeviceGuessingTests).
+            ["DeviceFlow:UserCodeFailuresPerAddress:PermitLimit"] = "1000000",
+            ["DeviceFlow:UserCodeFailures:PermitLimit"] = "1000000",
             // Back-channel logout receivers in tests listen on loopback, as an app next to a development server does.
             // The refusal of loopback and private addresses has tests of its own (Security/OutboundHttpTests).
             ["Outbound:AllowLoopback"] = "true",

@@ -24,7 +24,8 @@ public sealed class GrantRegistryTests(ExtraGrantServer server) : IClassFixture<
         using var discovery = JsonDocument.Parse(await http.GetStringAsync(new Uri("/.well-known/openid-configuration", UriKind.Relative)));
 
         var published = discovery.RootElement.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()!).ToList();
-        Assert.Equal(["authorization_code", "refresh_token", "client_credentials", TestAssertionGrant.Name], published);
+        Assert.Equal(["authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange", TestAssertionGrant.Name], published);
         Assert.Equal(published, server.Services.GetRequiredService<IGrantTypeCatalog>().GrantTypes);
     }
 

@@ -113,6 +113,10 @@ public sealed class AuditLog(IdentityDbContext db, IServiceScopeFactory scopes, 
     public Task RecordConsentRevokedAsync(string subject, string? clientId, object? details) =>
         WriteNowAsync(PersonEvent(AuditKinds.Consent, "consent.revoked", subject, clientId, details));
 
+    /// <summary>A person's answer on the device user-code page (RFC 8628 §3.3): a device approved or denied.</summary>
+    public Task RecordDeviceDecisionAsync(string subject, string action, string? clientId, object? details) =>
+        WriteNowAsync(PersonEvent(AuditKinds.Consent, action, subject, clientId, details));
+
     /// <summary>Consent given on the consent page: added to the request's unit of work, saved with the consent itself.</summary>
     public void AddConsentGranted(string subject, string? clientId, object? details) =>
         db.AuditEntries.Add(Row(new Event(AuditKinds.Consent, "consent.granted", AuditOutcomes.Success, subject, ClientPrefix + clientId)

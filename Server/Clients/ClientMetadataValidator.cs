@@ -199,10 +199,16 @@ public static partial class ClientMetadataValidator
             return Metadata("grant_types", "A public client cannot use the client_credentials grant.");
         }
 
-        if (grants.Contains(GrantTypes.RefreshToken) && !grants.Contains(GrantTypes.AuthorizationCode))
+        if (!d.IsConfidential && grants.Contains(GrantTypes.TokenExchange))
         {
-            // Refresh tokens are issued only by the code flow here (RFC 6749 §4.4.3: not with client credentials).
-            return Metadata("grant_types", "refresh_token needs authorization_code: refresh tokens are issued only by the code flow.");
+            // RFC 8693 §5: exchanging another party's token is for clients that can prove who they are.
+            return Metadata("grant_types", "A public client cannot use token exchange.");
+        }
+
+        if (grants.Contains(GrantTypes.RefreshToken) && !grants.Contains(GrantTypes.AuthorizationCode) && !grants.Contains(GrantTypes.DeviceCode))
+        {
+            // Refresh tokens are issued only by the code and device flows here (RFC 6749 §4.4.3: not with client credentials).
+            return Metadata("grant_types", "refresh_token needs authorization_code or the device code grant: refresh tokens are issued only by those flows.");
         }
 
         if (d.CanIntrospect && !d.IsConfidential)

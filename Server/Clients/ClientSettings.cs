@@ -34,6 +34,12 @@ public sealed class ClientSettings
     public string? JwksUri { get; set; }
     /// <summary>Whether every token request of the client must carry a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens).</summary>
     public bool? DpopBoundAccessTokens { get; set; }
+    /// <summary>Token exchange (RFC 8693): the audiences (resource identifiers) this client may ask for, space-separated.</summary>
+    public string? TokenExchangeAudiences { get; set; }
+    /// <summary>Token exchange without an actor token: a token for the subject alone (impersonation, RFC 8693 §1.1).</summary>
+    public bool? TokenExchangeImpersonation { get; set; }
+    /// <summary>Token exchange with an actor token: a token for the subject naming this client as actor (delegation, RFC 8693 §1.1, §4.1).</summary>
+    public bool? TokenExchangeDelegation { get; set; }
 
     /// <summary>The settings, in the order the validator checks them and the admin API and form show them.</summary>
     public static IReadOnlyList<ClientSetting> Fields { get; } =
@@ -71,6 +77,16 @@ public sealed class ClientSettings
             v => ClientKeySet.Problem(v) is { } problem ? $"jwks: {problem}" : null),
         ClientSetting.Flag(nameof(DpopBoundAccessTokens), "Require DPoP-bound tokens (RFC 9449)",
             s => s.DpopBoundAccessTokens, (s, v) => s.DpopBoundAccessTokens = v),
+        // RFC 8693 §2.1: audience and resource name the target services; each must be listed here (exact match).
+        ClientSetting.UriList(nameof(TokenExchangeAudiences), "Token exchange: audiences it may request (space-separated)",
+            s => s.TokenExchangeAudiences, (s, v) => s.TokenExchangeAudiences = v,
+            v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(a => !ClientMetadataValidator.IsResourceIndicator(a)) is { } bad
+                ? $"token_exchange_audiences: '{(bad.Length > 50 ? bad[..50] + "..." : bad)}' is not an absolute URI without a fragment (RFC 8707 §2)."
+                : null),
+        ClientSetting.Flag(nameof(TokenExchangeImpersonation), "Token exchange: may impersonate (no actor token)",
+            s => s.TokenExchangeImpersonation, (s, v) => s.TokenExchangeImpersonation = v),
+        ClientSetting.Flag(nameof(TokenExchangeDelegation), "Token exchange: may act for a subject (delegation, act claim)",
+            s => s.TokenExchangeDelegation, (s, v) => s.TokenExchangeDelegation = v),
     ];
 
     /// <summary>The setting whose <see cref="ClientSetting.Name"/> (JSON, validator field) or <see cref="ClientSetting.Key"/> (property, configuration, form) this is.</summary>
@@ -143,7 +159,11 @@ public abstract class ClientSetting
 
     /// <summary>A URI; <paramref name="problem"/> says what is wrong with a non-empty value, or null.</summary>
     public static ClientSetting Uri(string key, string? label, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set, Func<string, string?> problem) =>
-        new UriSetting(key, label, get, set, problem);
+        new UriSetting(key, label, get, set, problem, "url");
+
+    /// <summary>Several URIs, space-separated (a text field on the form); <paramref name="problem"/> checks the whole value.</summary>
+    public static ClientSetting UriList(string key, string? label, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set, Func<string, string?> problem) =>
+        new UriSetting(key, label, get, set, problem, "text");
 
     /// <summary>A yes/no setting; a checkbox on the form (unchecked is the server default).</summary>
     public static ClientSetting Flag(string key, string? label, Func<ClientSettings, bool?> get, Action<ClientSettings, bool?> set) =>
@@ -265,10 +285,10 @@ public abstract class ClientSetting
         private static TimeSpan? Seconds(long? value) => value is { } s ? TimeSpan.FromSeconds(Math.Clamp(s, -1, (long)TimeSpan.MaxValue.TotalSeconds - 1)) : null;
     }
 
-    private sealed class UriSetting(string key, string? label, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set, Func<string, string?> problem)
-        : ClientSetting(key, label)
+    private sealed class UriSetting(string key, string? label, Func<ClientSettings, string?> get, Action<ClientSettings, string?> set, Func<string, string?> problem,
+        string formInput) : ClientSetting(key, label)
     {
-        public override string FormInput => "url";
+        public override string FormInput => formInput;
 
         public override Type JsonType => typeof(string);
 

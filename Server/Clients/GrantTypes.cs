@@ -9,6 +9,10 @@ public static class GrantTypes
     public const string AuthorizationCode = "authorization_code";
     public const string RefreshToken = "refresh_token";
     public const string ClientCredentials = "client_credentials";
+    /// <summary>RFC 8628 §3.4: the device authorization grant.</summary>
+    public const string DeviceCode = "urn:ietf:params:oauth:grant-type:device_code";
+    /// <summary>RFC 8693 §2.1: token exchange.</summary>
+    public const string TokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
 }
 
 /// <summary>

@@ -21,6 +21,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
     public DbSet<PushedAuthorizationRequest> PushedAuthorizationRequests => Set<PushedAuthorizationRequest>();
     public DbSet<UsedClientAssertion> UsedClientAssertions => Set<UsedClientAssertion>();
     public DbSet<DPoPProofJti> DPoPProofJtis => Set<DPoPProofJti>();
+    public DbSet<DeviceCode> DeviceCodes => Set<DeviceCode>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -222,6 +223,26 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             proof.Property(p => p.Id).HasMaxLength(64);
             // Pruning finds the proofs past their window through this index.
             proof.HasIndex(p => p.ExpirationDate);
+        });
+
+        // RFC 8628 device authorizations (DeviceCodes migration).
+        builder.Entity<DeviceCode>(device =>
+        {
+            device.ToTable("DeviceCodes");
+            device.HasKey(d => d.Id);
+            device.Property(d => d.Id).HasMaxLength(64);
+            device.Property(d => d.ApplicationId).HasMaxLength(64).IsRequired();
+            device.Property(d => d.DeviceCodeHash).HasMaxLength(100).IsRequired();
+            device.Property(d => d.UserCodeHash).HasMaxLength(100).IsRequired();
+            device.Property(d => d.Status).HasMaxLength(20).IsRequired();
+            device.Property(d => d.Subject).HasMaxLength(450);
+            device.Property(d => d.ConcurrencyToken).HasMaxLength(64).IsConcurrencyToken();
+            device.HasIndex(d => d.DeviceCodeHash).IsUnique();
+            device.HasIndex(d => d.UserCodeHash).IsUnique();
+            device.HasIndex(d => d.ApplicationId);
+            // Pruning walks expired rows through this index.
+            device.HasIndex(d => d.ExpirationDate);
+            device.HasOne(d => d.Application).WithMany().HasForeignKey(d => d.ApplicationId).OnDelete(DeleteBehavior.Cascade);
         });
     }
 }

@@ -8,7 +8,7 @@ namespace IdentityServer.Jobs;
 /// A table whose rows are dead once their expiry is past: every row of a window older than the retention threshold
 /// goes. Walked by the expiry column, which each such table indexes. Used for revoked access tokens (an expired token
 /// is refused on its own, so its jti need not be remembered, RFC 7009 §2.1), ended sign-in sessions, and expired
-/// initial access tokens (RFC 7591 §3); the retention covers clock differences between instances.
+/// initial access tokens (RFC 7591 §3), device codes (RFC 8628: answered or not, dead once expired); the retention covers clock differences between instances.
 /// </summary>
 internal sealed class ExpiredRowsPruneStep<TRow>(string name, Expression<Func<TRow, DateTime>> expiry) : IPruneStep
     where TRow : class

@@ -26,6 +26,7 @@ public static class PruningRegistration
         services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<PushedAuthorizationRequest>("pushed authorization requests", r => r.ExpirationDate));
         services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<UsedClientAssertion>("used client assertions", a => a.ExpirationDate));
         services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<DPoPProofJti>("DPoP proof jtis", p => p.ExpirationDate));
+        services.AddSingleton<IPruneStep>(new ExpiredRowsPruneStep<DeviceCode>("device codes", d => d.ExpirationDate));
         services.AddSingleton<IPruneStep, AuditPruneStep>();
 
         if (!options.Enabled)

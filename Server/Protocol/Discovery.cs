@@ -42,6 +42,8 @@ public sealed class DiscoveryDocument(ServerOptions protocol, SigningKeyRing key
             json.WriteString("introspection_endpoint", EndpointUrl(protocol, EndpointPaths.Introspection));
             json.WriteString("revocation_endpoint", EndpointUrl(protocol, EndpointPaths.Revocation));
             json.WriteString("end_session_endpoint", EndpointUrl(protocol, EndpointPaths.EndSession));
+            // RFC 8628 §4.
+            json.WriteString("device_authorization_endpoint", EndpointUrl(protocol, EndpointPaths.DeviceAuthorization));
             if (registrationEnabled)
             {
                 // RFC 8414 §2 / OpenID Connect Discovery §3: only while dynamic registration is switched on.

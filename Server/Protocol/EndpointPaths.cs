@@ -13,4 +13,7 @@ public static class EndpointPaths
     public const string EndSession = "/connect/endsession";
     /// <summary>RFC 9126 pushed authorization requests.</summary>
     public const string PushedAuthorization = "/connect/par";
+    /// <summary>RFC 8628 §3.1 device authorization endpoint; people enter the user code at <see cref="DeviceVerification"/>.</summary>
+    public const string DeviceAuthorization = "/connect/device";
+    public const string DeviceVerification = "/device";
 }

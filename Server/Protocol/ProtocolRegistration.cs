@@ -2,6 +2,7 @@ using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol.ClientAssertions;
 using IdentityServer.Protocol.DPoP;
+using IdentityServer.Protocol.DeviceAuthorization;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Protocol.PushedAuthorization;
 
@@ -30,6 +31,8 @@ public static class ProtocolRegistration
         TokenGrantRegistry.AddTokenGrant<AuthorizationCodeGrant>(builder.Services);
         TokenGrantRegistry.AddTokenGrant<RefreshTokenGrant>(builder.Services);
         TokenGrantRegistry.AddTokenGrant<ClientCredentialsGrant>(builder.Services);
+        builder.Services.AddDeviceFlow(builder.Configuration);
+        TokenGrantRegistry.AddTokenGrant<TokenExchangeGrant>(builder.Services);
         builder.Services.AddSingleton<TokenGrantRegistry>();
         builder.Services.AddSingleton<IGrantTypeCatalog>(services => services.GetRequiredService<TokenGrantRegistry>());
         builder.Services.AddScoped<EndSessionHandler>();
@@ -50,6 +53,7 @@ public static class ProtocolRegistration
         app.MapIntrospectionEndpoint();
         app.MapRevocationEndpoint();
         app.MapEndSessionEndpoint();
+        app.MapDeviceAuthorizationEndpoint();
         app.MapDynamicRegistration();
         return app;
     }

@@ -13,7 +13,11 @@ public sealed record AccessTokenRequest(
     string? AuthorizationId = null,
     IReadOnlyCollection<string>? Amr = null,
     string? Acr = null,
-    string? ConfirmationKey = null);
+    string? ConfirmationKey = null)
+{
+    /// <summary>The acting party of a delegated token (RFC 8693 §4.1 <c>act</c>), with the chain before it.</summary>
+    public ActorClaim? Actor { get; init; }
+}
 
 public sealed record IssuedAccessToken(string Value, string Jti, DateTimeOffset ExpiresAt);
 
@@ -79,6 +83,8 @@ public sealed class TokenIssuer(JwtWriter writer, ServerOptions protocol, TimePr
                 json.WriteString("jkt", jkt);
                 json.WriteEndObject();
             }
+
+            request.Actor?.WriteTo(json);
         });
         return new IssuedAccessToken(token, jti, expires);
     }

@@ -17,6 +17,7 @@ public static class TokenRegistration
         builder.Services.AddScoped<TokenFamilies>();
         builder.Services.AddScoped<AccessTokenStatus>();
         builder.Services.AddScoped<ProofReplayCache>();
+        builder.Services.AddScoped<DeviceCodes>();
         return builder;
     }
 }

@@ -13,7 +13,17 @@ public sealed record GrantOutcome(
     GrantPayload? User = null,
     string? Nonce = null,
     string? RefreshToken = null,
-    string? ConfirmationKey = null);
+    string? ConfirmationKey = null)
+{
+    /// <summary>Token exchange (RFC 8693): the acting party, written as the access token's act claim.</summary>
+    public ActorClaim? Actor { get; init; }
+
+    /// <summary>Token exchange: the access token never outlives this instant (the subject token's expiry).</summary>
+    public DateTimeOffset? NotAfter { get; init; }
+
+    /// <summary>Token exchange: the response's issued_token_type (RFC 8693 §2.2.1).</summary>
+    public string? IssuedTokenType { get; init; }
+}
 
 /// <summary>Mints the tokens of a successful grant and writes the RFC 6749 §5.1 response.</summary>
 public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions options, TimeProvider time)
@@ -21,9 +31,16 @@ public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions option
     public IResult Create(GrantOutcome outcome)
     {
         var lifetimes = TokenLifetimes.For(outcome.Client, options);
+        var accessLifetime = lifetimes.AccessToken;
+        if (outcome.NotAfter is { } notAfter && notAfter - time.GetUtcNow() < accessLifetime)
+        {
+            accessLifetime = notAfter - time.GetUtcNow();
+        }
+
         var access = issuer.CreateAccessToken(new AccessTokenRequest(
-            outcome.Subject, outcome.Client.ClientId, outcome.Audiences, outcome.Scopes, lifetimes.AccessToken,
-            outcome.User?.AuthTime, outcome.AuthorizationId, outcome.User?.Amr, outcome.User?.Acr, outcome.ConfirmationKey));
+            outcome.Subject, outcome.Client.ClientId, outcome.Audiences, outcome.Scopes, accessLifetime,
+            outcome.User?.AuthTime, outcome.AuthorizationId, outcome.User?.Amr, outcome.User?.Acr, outcome.ConfirmationKey)
+        { Actor = outcome.Actor });
 
         string? identityToken = null;
         if (outcome.User is not null && outcome.Scopes.Contains(ScopeCatalog.OpenId))
@@ -37,6 +54,11 @@ public sealed class TokenResponseFactory(TokenIssuer issuer, TokenOptions option
         return new OAuthJsonResult(StatusCodes.Status200OK, json =>
         {
             json.WriteString("access_token", access.Value);
+            if (outcome.IssuedTokenType is not null)
+            {
+                json.WriteString("issued_token_type", outcome.IssuedTokenType);
+            }
+
             // RFC 9449 §5.1: a DPoP-bound access token has token_type DPoP.
             json.WriteString("token_type", outcome.ConfirmationKey is null ? "Bearer" : "DPoP");
             json.WriteNumber("expires_in", expiresIn);

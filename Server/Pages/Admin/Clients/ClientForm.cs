@@ -36,7 +36,8 @@ public sealed class ClientForm
 
     /// <summary>The checkbox of a grant type: authorization_code is <c>AuthorizationCode</c>.</summary>
     public static string GrantTypeField(string grantType) =>
-        string.Concat(grantType.Split('_').Select(word => word.Length == 0 ? word : char.ToUpperInvariant(word[0]) + word[1..]));
+        // A URN grant type (urn:ietf:params:oauth:grant-type:device_code) is named by its last part: DeviceCode.
+        string.Concat(grantType[(grantType.LastIndexOf(':') + 1)..].Split('_', '-').Select(word => word.Length == 0 ? word : char.ToUpperInvariant(word[0]) + word[1..]));
 
     public ClientDefinition ToDefinition()
     {
