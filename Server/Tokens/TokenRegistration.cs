@@ -16,6 +16,10 @@ public static class TokenRegistration
         builder.Services.AddSingleton<AccessTokenValidator>();
         builder.Services.AddScoped<TokenFamilies>();
         builder.Services.AddScoped<AccessTokenStatus>();
+        builder.Services.AddSingleton(builder.Configuration.BindSetting<RevocationCacheOptions>(RevocationCacheOptions.Section));
+        builder.Services.AddSingleton<RevocationCache>();
+        builder.Services.AddScoped<RevocationNotices>();
+        builder.Services.AddHostedService<RevocationListener>();
         return builder;
     }
 }
