@@ -16,7 +16,8 @@
 # BENCHMARKS.md explains every figure.
 #
 # Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (16),
-# BENCH_TARGETS ("sqlite postgresql peer openiddict sqlite-es256 peer-es256"), BENCH_ROWS ("a b c d e f"; the ES256 targets run
+# BENCH_TARGETS ("sqlite postgresql kestrel peer openiddict sqlite-es256 peer-es256"; kestrel is bare Kestrel serving our
+# discovery and JWKS bytes, rows (e) and (f) only), BENCH_ROWS ("a b c d e f"; the ES256 targets run
 # only (a), and only when it is listed), BENCH_SERVER_CPU (0; a taskset list such as 0,1 also works), BENCH_LOAD_CPU (1),
 # BENCH_RACE_ROUNDS (3: rounds of bench/race.mjs per RS256 target).
 set -euo pipefail
@@ -26,7 +27,7 @@ repo=$(dirname "$here")
 duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-5}
 connections=${BENCH_CONNECTIONS:-16}
-targets=${BENCH_TARGETS:-sqlite postgresql peer openiddict sqlite-es256 peer-es256}
+targets=${BENCH_TARGETS:-sqlite postgresql kestrel peer openiddict sqlite-es256 peer-es256}
 rows=${BENCH_ROWS:-a b c d e f}
 server_cpu=${BENCH_SERVER_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
@@ -35,6 +36,7 @@ pool_size=64 # refresh tokens per pool; at least one per connection, each used o
 ours_port=5080
 peer_port=5090
 openiddict_port=5070
+kestrel_port=5060
 pg_port=${BENCH_PG_PORT:-55432}
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -180,6 +182,13 @@ if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql "* || " $tar
     timeout 600 dotnet build "$here/Setup/Setup.csproj" -c Release -o "$work/setup" >>"$work/build.log" 2>&1 \
         || { tail -n 30 "$work/build.log" >&2; die "setup build failed"; }
 fi
+if [[ " $targets " == *" kestrel "* ]]; then
+    log "building bare Kestrel (Release)"
+    rid=$(dotnet --info | awk '/^ *RID:/ { print $2; exit }')
+    timeout 900 dotnet publish "$here/kestrel/KestrelBench.csproj" -c Release -r "${rid:-linux-x64}" --self-contained false \
+        -o "$work/kestrel" -p:UseAppHost=true >>"$work/build.log" 2>&1 \
+        || { tail -n 30 "$work/build.log" >&2; die "bare Kestrel build failed"; }
+fi
 if [[ " $targets " == *" openiddict "* ]]; then
     log "building the OpenIddict server (Release)"
     # Published like ours: for this machine's runtime identifier, ReadyToRun, the same runtime settings (its csproj).
@@ -253,6 +262,10 @@ start_ours() {
     startup_ms=$(wait_for_discovery "http://127.0.0.1:$ours_port" "$start_ns")
     ready_ms=$(wait_for_200 "http://127.0.0.1:$ours_port/health/ready" "$start_ns")
     log "$target: first discovery answer ${startup_ms} ms after start, ready (database migrated and seeded) after ${ready_ms} ms"
+    # Our own discovery and JWKS bytes, for bare Kestrel to serve (the kestrel target).
+    mkdir -p "$work/documents"
+    curl -sf "http://127.0.0.1:$ours_port/.well-known/openid-configuration" >"$work/documents/discovery.json" || true
+    curl -sf "http://127.0.0.1:$ours_port/.well-known/jwks" >"$work/documents/jwks.json" || true
     # The user is created through ASP.NET Core Identity in the database the server has just migrated.
     (export "${environment[@]}"; timeout 120 "$work/setup/bench-setup" "$BENCH_USER" "$BENCH_PASSWORD" >/dev/null) \
         || die "$target: creating the bench user failed"
@@ -288,6 +301,19 @@ start_openiddict() {
     startup_ms=$(wait_for_discovery "http://127.0.0.1:$openiddict_port" "$start_ns")
     ready_ms=$startup_ms
     log "$target: first discovery answer ${startup_ms} ms after start"
+}
+
+# Bare Kestrel (bench/kestrel/Program.cs): our host without our code, serving our server's discovery and JWKS bytes
+# (saved when an earlier target of ours started; otherwise a small fixed document). The floor for rows (e) and (f).
+start_kestrel() {
+    local start_ns
+    start_ns=$(date +%s%N)
+    (cd "$work/kestrel" && exec env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$kestrel_port" \
+        DOCUMENT_DIR="$work/documents" taskset -c "$server_cpu" "$work/kestrel/kestrel-bench") >"$work/kestrel.log" 2>&1 &
+    server_pid=$!
+    startup_ms=$(wait_for_discovery "http://127.0.0.1:$kestrel_port" "$start_ns")
+    ready_ms=$startup_ms
+    log "kestrel: first answer ${startup_ms} ms after start"
 }
 
 start_postgres() {
@@ -333,8 +359,14 @@ run_rows() {
     mkdir -p "$dir"
     [[ $target == peer* ]] && kind=peer
     [[ $target == openiddict* ]] && { kind=openiddict; resource=$openiddict_resource; }
-    RESOURCE=$resource timeout 300 node "$here/prepare.mjs" "$kind" "$base" "$dir" "$pool_size" "$alg" >&2 \
-        || die "$target: preparing the runs failed"
+    if [[ $target == kestrel ]]; then
+        # Nothing to prepare: two documents, no clients or tokens.
+        printf 'jwks_path=/.well-known/jwks\ndiscovery_path=/.well-known/openid-configuration\n' >"$dir/wrk.conf"
+        : >"$dir/refresh-warmup.txt"; : >"$dir/refresh-measure.txt"
+    else
+        RESOURCE=$resource timeout 300 node "$here/prepare.mjs" "$kind" "$base" "$dir" "$pool_size" "$alg" >&2 \
+            || die "$target: preparing the runs failed"
+    fi
     local row phase seconds pool output ticks_before ticks_after load
     for row in $target_rows; do
         for phase in warmup measure; do
@@ -356,7 +388,7 @@ run_rows() {
     rss_kb=$(ps -o rss= -p "$server_pid" | tr -d ' ')
     record "{\"target\":\"$target\",\"meta\":\"process\",\"rss_kb\":$rss_kb,\"startup_ms\":$startup_ms,\"ready_ms\":$ready_ms}"
     # After the RSS, so the race's few requests do not count in it. The ES256 targets would repeat their RS256 twin.
-    if [[ $es256_targets != *" $target "* ]]; then
+    if [[ $es256_targets != *" $target "* && $target != kestrel ]]; then
         local race
         race=$(timeout 120 node "$here/race.mjs" "$base" "$dir" 10 2>>"$work/$target-race.log") || die "$target: the refresh-token race failed"
         record "{\"target\":\"$target\",\"meta\":\"race\",\"result\":$race}"
@@ -381,6 +413,12 @@ for target in $targets; do
             run_rows postgresql "http://127.0.0.1:$ours_port" RS256 "$rows"
             stop_server
             stop_postgres
+            ;;
+        kestrel)
+            # Only the two rows it can serve: (e) and (f).
+            start_kestrel
+            run_rows kestrel "http://127.0.0.1:$kestrel_port" RS256 "$(for r in $rows; do [[ $r == e || $r == f ]] && printf '%s ' "$r"; done)"
+            stop_server
             ;;
         peer)
             start_peer peer "$signing_key" RS256

@@ -78,6 +78,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 ["Database__ConnectionString"] = _connectionString,
                 ["Signing__Keys__0__Path"] = keyPath,
                 ["Pruning__Enabled"] = "false",
+                // Long enough for a test to see an instance without its revocation notifications before it reconnects.
+                ["RevocationCache__ReconnectDelay"] = "00:00:03",
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["Seed__Clients__0__ClientId"] = ClientId,
                 ["Seed__Clients__0__ClientSecret"] = ClientSecret,
@@ -116,6 +118,51 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     /// <summary>Runs the server's <c>prune</c> command with the instances' configuration; returns its exit code and output.</summary>
     internal ServerProcess StartPrune() => ServerProcess.Start(Environment, _folder.Path, "prune");
+
+    /// <summary>
+    /// Ends an instance's revocation-notification connection from the database side (pg_terminate_backend), as a
+    /// database restart or a network cut would; returns once that backend is gone.
+    /// </summary>
+    public async Task CutRevocationListenerAsync(int instance)
+    {
+        var pid = await RevocationListenerBackendAsync(instance) ?? throw new InvalidOperationException("No revocation listener to cut.");
+        await QueryAsync($"SELECT pg_terminate_backend({pid})");
+        var clock = Stopwatch.StartNew();
+        while (await RevocationListenerBackendAsync(instance) == pid)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the listener's backend did not end");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits until the instance's revocation listener is connected and has run LISTEN.</summary>
+    public async Task WaitForRevocationListenerAsync(int instance)
+    {
+        var clock = Stopwatch.StartNew();
+        while (await RevocationListenerBackendAsync(instance) is null)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"instance {Names[instance]} did not subscribe to revocation notifications");
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(100); // the instance marks its cache subscribed right after LISTEN returns
+    }
+
+    /// <summary>The backend pid of the instance's listener (application_name carries the server's process id), once it has run LISTEN.</summary>
+    private async Task<int?> RevocationListenerBackendAsync(int instance)
+    {
+        var name = "identityserver-revocations-" + Process(instance).Id;
+        var pid = await QueryAsync($"SELECT pid FROM pg_stat_activity WHERE application_name = '{name}' AND query <> '' AND state = 'idle'");
+        return pid is int value ? value : null;
+    }
+
+    private async Task<object?> QueryAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
 
     public async Task<ApplicationUser> CreateUserAsync(string password)
     {

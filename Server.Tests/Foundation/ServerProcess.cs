@@ -78,6 +78,7 @@ internal sealed class ServerProcess : IDisposable
     public string StandardOutput { get { lock (_stdout) { return _stdout.ToString(); } } }
     public string StandardError { get { lock (_stderr) { return _stderr.ToString(); } } }
     public bool HasExited => _process.HasExited;
+    public int Id => _process.Id;
 
     /// <param name="arguments">Command-line arguments after the assembly, for example <c>prune</c>.</param>
     public static ServerProcess Start(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments)

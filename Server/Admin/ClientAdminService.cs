@@ -21,6 +21,7 @@ public sealed class ClientAdminService(
     ClientStore store,
     ClientRegistry registry,
     TokenFamilies grants,
+    RevocationNotices notices,
     AuditLog audit,
     AdminOptions options,
     TimeProvider time)
@@ -161,6 +162,8 @@ public sealed class ClientAdminService(
         db.Applications.Remove(row);
         audit.AddAdminChange(actor, "client.deleted", ClientRegistry.AuditTarget(clientId));
         await db.SaveChangesAsync(cancellationToken);
+        // Its grants went with it (cascade): instances that cached one as valid learn that the client is gone.
+        await notices.ClientChangedAsync(clientId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         store.Invalidate(clientId);
         return true;
@@ -288,9 +291,13 @@ public sealed class ClientAdminService(
     {
         // The concurrency token makes a lost update impossible: two admins editing at once, the second is told.
         row.ConcurrencyToken = Guid.NewGuid().ToString("N");
+        // With the change, in its transaction, a notice to every instance to read the client again (disabled: refused).
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+            await notices.ClientChangedAsync(row.ClientId, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         catch (DbUpdateConcurrencyException)
         {

@@ -6,6 +6,7 @@ using IdentityServer.Accounts.Sessions;
 using IdentityServer.Audit;
 using IdentityServer.Clients;
 using IdentityServer.Data;
+using IdentityServer.Tokens;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
@@ -67,6 +68,7 @@ public sealed partial class UserAdminService(
     RoleManager<IdentityRole> roles,
     IdentityDbContext db,
     SessionService sessions,
+    RevocationNotices notices,
     AuditLog audit,
     TimeProvider time)
 {
@@ -411,6 +413,9 @@ public sealed partial class UserAdminService(
             return AdminResult.Invalid<DeletedUser>(IdentityError(result, "user"));
         }
 
+        // Grants created since the sign-out everywhere above were deleted without a revocation of their own; this is
+        // rare enough for every instance to drop its whole revocation cache.
+        await notices.EverythingChangedAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return AdminResult.Ok<DeletedUser>(new DeletedUser(user.Id, user.UserName ?? "", ended, grants, tokens));
     }

@@ -55,7 +55,7 @@ public static class DatabaseRegistration
                 ? DefaultSqliteConnectionString(options.DataDirectory)
                 : CheckedSqliteConnectionString(options.ConnectionString);
             var busyTimeout = new SqliteBusyTimeout(TimeSpan.FromSeconds(30));
-            return builder => builder.UseSqlite(connectionString).AddInterceptors(busyTimeout);
+            return builder => builder.UseSqlite(connectionString).AddInterceptors(busyTimeout, AfterCommit.Interceptor);
         }
 
         if (string.Equals(options.Provider, DatabaseProviders.PostgreSql, StringComparison.OrdinalIgnoreCase))
@@ -67,7 +67,7 @@ public static class DatabaseRegistration
             }
 
             var connectionString = Parsed(() => WithPostgresDefaults(options.ConnectionString, Environment.ProcessorCount));
-            return builder => builder.UseNpgsql(connectionString);
+            return builder => builder.UseNpgsql(connectionString).AddInterceptors(AfterCommit.Interceptor);
         }
 
         if (string.Equals(options.Provider, DatabaseProviders.SqlServer, StringComparison.OrdinalIgnoreCase))
@@ -81,7 +81,7 @@ public static class DatabaseRegistration
             // No retrying execution strategy as the context's default (see IdempotentRetry: only idempotent work retries).
             var connectionString = options.ConnectionString;
             Parsed(() => new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(connectionString));
-            return builder => builder.UseSqlServer(connectionString);
+            return builder => builder.UseSqlServer(connectionString).AddInterceptors(AfterCommit.Interceptor);
         }
 
         throw new StartupConfigurationException("Database:Provider",

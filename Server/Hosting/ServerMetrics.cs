@@ -17,6 +17,7 @@ public sealed class ServerMetrics
     private readonly Counter<long> _introspections;
     private readonly Counter<long> _pruneRuns;
     private readonly Counter<long> _prunedRows;
+    private readonly Counter<long> _revocationCacheLookups;
 
     public ServerMetrics(IMeterFactory meters)
     {
@@ -34,6 +35,9 @@ public sealed class ServerMetrics
             "Runs of the pruning job, by result.");
         _prunedRows = meter.CreateCounter<long>("identityserver.prune.deleted", "{row}",
             "Rows deleted by the pruning job, by step.");
+        _revocationCacheLookups = meter.CreateCounter<long>("identityserver.revocation_cache.lookups", "{lookup}",
+            "Access-token liveness checks by how the revocation cache answered: hit, miss (read from the database and kept), "
+            + "or bypass (the cache is off or not subscribed to revocations, so the database answered).");
     }
 
     public void TokenIssued(string grantType, string clientId) =>
@@ -50,6 +54,9 @@ public sealed class ServerMetrics
 
     public void Introspected(string tokenType, bool active) =>
         _introspections.Add(1, new("token_type", tokenType), new("active", active));
+
+    /// <param name="result"><c>hit</c>, <c>miss</c> or <c>bypass</c>.</param>
+    public void RevocationCacheLookup(string result) => _revocationCacheLookups.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void Pruned(string step, int deleted) => _prunedRows.Add(deleted, new KeyValuePair<string, object?>("step", step));
 

@@ -7,8 +7,9 @@ namespace IdentityServer.Protocol;
 
 /// <summary>
 /// Token introspection (RFC 7662) for resource servers that need the truth now: a JWT access token is active only while
-/// its signature and expiry hold, its grant is valid, its jti is not revoked and its client is enabled — all read from
-/// the database on every call, so a revocation on any instance shows at once. A caller sees a token as active only when
+/// its signature and expiry hold, its grant is valid, its jti is not revoked and its client is enabled. Grant and jti
+/// come from the revocation cache, which every revocation on any instance invalidates within milliseconds (PostgreSQL
+/// NOTIFY; the database answers while an instance is not subscribed), or from the database. A caller sees a token as active only when
 /// the token is meant for it (its resource identifier is in aud) or was issued to it; anything else is {"active":false}.
 /// </summary>
 public static class IntrospectionEndpoint

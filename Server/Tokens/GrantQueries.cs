@@ -103,6 +103,35 @@ internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
             : RunAsync(db, GrantLiveAndJtiNotRevoked, [("jti", jti), ("grant", authorizationId), ("valid", Statuses.Valid)], ReadFlagAsync,
                 cancellationToken);
 
+    internal const string GrantAndJtiState = """
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM "Authorizations" WHERE "Id" = @grant AND "Status" = @valid) THEN 1 ELSE 0 END,
+            CASE WHEN EXISTS (SELECT 1 FROM "RevokedAccessTokens" WHERE "Jti" = @jti) THEN 1 ELSE 0 END
+        """;
+
+    internal const string JtiRevoked = """
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM "RevokedAccessTokens" WHERE "Jti" = @jti) THEN 1 ELSE 0 END
+        """;
+
+    /// <summary>
+    /// The two facts the revocation cache keeps, apart: whether the grant (when there is one) is valid, whether the jti
+    /// is revoked. One statement, like <see cref="AccessTokenLiveAsync"/>; a token without grant reports its grant valid.
+    /// </summary>
+    public Task<(bool GrantValid, bool JtiRevoked)> AccessTokenStateAsync(IdentityDbContext db, string? authorizationId, string jti,
+        CancellationToken cancellationToken) =>
+        authorizationId is null
+            ? RunAsync(db, JtiRevoked, [("jti", jti)], async (command, ct) => (true, await ReadFlagAsync(command, ct)), cancellationToken)
+            : RunAsync(db, GrantAndJtiState, [("jti", jti), ("grant", authorizationId), ("valid", Statuses.Valid)], ReadTwoFlagsAsync,
+                cancellationToken);
+
+    private static async Task<(bool, bool)> ReadTwoFlagsAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (Flag(reader.GetValue(0)), Flag(reader.GetValue(1)));
+    }
+
+    private static bool Flag(object? value) => Convert.ToInt64(value, CultureInfo.InvariantCulture) == 1;
+
     // PostgreSQL and SQL Server answer an int, SQLite a long.
     private static async Task<bool> ReadFlagAsync(DbCommand command, CancellationToken cancellationToken) =>
         Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;

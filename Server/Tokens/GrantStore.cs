@@ -11,7 +11,8 @@ namespace IdentityServer.Tokens;
 /// changes are single conditional statements (UPDATE ... WHERE Status = 'valid'), so the database decides races, not a
 /// lock in one process. Only those two services use it.
 /// </summary>
-internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, NpgsqlPoolReset poolReset)
+/// <param name="notices">Where revocations are announced and the revocation cache read; null: no cache (tests of the SQL).</param>
+internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, NpgsqlPoolReset poolReset, RevocationNotices? notices = null)
 {
     private readonly GrantQueries queries = new(poolReset);
 
@@ -175,6 +176,12 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
             .ExecuteUpdateAsync(s => s
                 .SetProperty(a => a.Status, Statuses.Revoked)
                 .SetProperty(a => a.ConcurrencyToken, Guid.NewGuid().ToString("N")), cancellationToken);
+        if (notices is not null)
+        {
+            // In the same transaction: every instance drops these grants from its cache when, and only if, this commits.
+            await notices.GrantsChangedAsync(idList, cancellationToken);
+        }
+
         if (transaction is not null)
         {
             await transaction.CommitAsync(cancellationToken);
@@ -191,6 +198,7 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
             return;
         }
 
+        await using var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
         db.RevokedAccessTokens.Add(new RevokedAccessToken { Jti = jti, ExpirationDate = expiresAt.UtcDateTime });
         try
         {
@@ -198,15 +206,42 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
         }
         catch (DbUpdateException)
         {
-            // A concurrent revocation of the same token got there first: the end state is the same.
+            // A concurrent revocation of the same token got there first (and announced it): the end state is the same.
             db.ChangeTracker.Clear();
+            return;
+        }
+
+        if (notices is not null)
+        {
+            await notices.AccessTokenRevokedAsync(jti, cancellationToken);
+        }
+
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
         }
     }
 
     /// <summary>
     /// Whether an access token that validated cryptographically is still live: its jti not revoked and its grant
-    /// (when it has one) still valid. One indexed query; introspection needs the truth now, so nothing is cached.
+    /// (when it has one) still valid. From the <see cref="RevocationCache"/> when it can answer and may be trusted;
+    /// otherwise one indexed query, whose answer the cache keeps.
     /// </summary>
-    public Task<bool> IsAccessTokenLiveAsync(ValidatedAccessToken token, CancellationToken cancellationToken) =>
-        queries.AccessTokenLiveAsync(db, token.AuthorizationId, token.Jti, cancellationToken);
+    public async Task<bool> IsAccessTokenLiveAsync(ValidatedAccessToken token, CancellationToken cancellationToken)
+    {
+        var cache = notices?.Cache;
+        if (cache is null || cache.Mode == RevocationCacheMode.Off)
+        {
+            return await queries.AccessTokenLiveAsync(db, token.AuthorizationId, token.Jti, cancellationToken);
+        }
+
+        if (cache.TryGetLive(token.AuthorizationId, token.Jti, out var live, out var generation))
+        {
+            return live;
+        }
+
+        var (grantValid, jtiRevoked) = await queries.AccessTokenStateAsync(db, token.AuthorizationId, token.Jti, cancellationToken);
+        cache.Remember(token.AuthorizationId, grantValid, token.Jti, jtiRevoked, generation);
+        return grantValid && !jtiRevoked;
+    }
 }

@@ -59,10 +59,10 @@ public sealed record ActiveRefreshToken(string Subject, IReadOnlyList<string> Sc
 /// conditional statement in the database (<see cref="GrantStore"/>), so of several requests racing for one token on any
 /// number of instances exactly one wins. The protocol's grants only check their parameters and write the response.
 /// </summary>
-public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, NpgsqlPoolReset poolReset, TokenOptions options, AuditLog audit,
-    ServerMetrics metrics, ILogger<TokenFamilies> logger)
+public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, NpgsqlPoolReset poolReset, RevocationNotices notices, TokenOptions options,
+    AuditLog audit, ServerMetrics metrics, ILogger<TokenFamilies> logger)
 {
-    private readonly GrantStore store = new(db, time, poolReset);
+    private readonly GrantStore store = new(db, time, poolReset, notices);
 
     /// <summary>The two kinds of reference token a client presents, with the names its logs and audit entries use.</summary>
     private sealed record Kind(string Type, string Noun, string ReuseAuditAction, string ReuseLog);

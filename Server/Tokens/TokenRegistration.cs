@@ -18,6 +18,10 @@ public static class TokenRegistration
         builder.Services.AddScoped<AccessTokenStatus>();
         builder.Services.AddScoped<ProofReplayCache>();
         builder.Services.AddScoped<DeviceCodes>();
+        builder.Services.AddSingleton(builder.Configuration.BindSetting<RevocationCacheOptions>(RevocationCacheOptions.Section));
+        builder.Services.AddSingleton<RevocationCache>();
+        builder.Services.AddScoped<RevocationNotices>();
+        builder.Services.AddHostedService<RevocationListener>();
         return builder;
     }
 }
