@@ -79,7 +79,7 @@ public sealed class PasskeyBrowserTests(PasskeyBrowserServer server) : IClassFix
         await SignOutAsync(page);
         await page.GotoAsync(server.Url("/account/login"));
         await Assertions.Expect(page.GetByText("That passkey did not sign you in")).ToBeVisibleAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with a passkey" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Use a passkey" }).ClickAsync();
         await Assertions.Expect(page.GetByText("That passkey did not sign you in")).ToBeVisibleAsync();
         var refusals = await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync(e => e.Action == "sign_in.passkey" && e.Outcome == "failure"));
         Assert.True(refusals >= 2, $"{refusals} refused passkey sign-ins audited");

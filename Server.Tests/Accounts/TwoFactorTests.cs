@@ -32,6 +32,12 @@ public sealed class TwoFactorTests(SqliteServer server) : IClassFixture<SqliteSe
         Assert.StartsWith("otpauth://totp/" + new Uri(ServerFactory.Issuer).Host + ":", uri, StringComparison.Ordinal);
         Assert.Contains("secret=" + key, uri, StringComparison.Ordinal);
         Assert.EndsWith("&issuer=" + new Uri(ServerFactory.Issuer).Host + "&digits=6", uri, StringComparison.Ordinal);
+        // The same link as a QR code: an SVG image inlined as a data: URI (the CSP allows data: images, no script in it).
+        var qr = document.QuerySelector("#authenticator-qr")!.GetAttribute("src")!;
+        Assert.StartsWith("data:image/svg+xml;base64,", qr, StringComparison.Ordinal);
+        var svg = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(qr["data:image/svg+xml;base64,".Length..]));
+        Assert.Contains("<svg", svg, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", svg, StringComparison.OrdinalIgnoreCase);
 
         var enabled = await browser.SubmitAsync(page, new() { ["Code"] = Totp.Code(key, -1) }, formSelector: "form[action*='Enable']");
         var codes = (await BrowserSession.ReadPageAsync(enabled)).QuerySelectorAll("#recovery-codes code").Select(c => c.TextContent).ToList();

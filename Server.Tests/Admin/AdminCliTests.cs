@@ -317,6 +317,45 @@ public sealed partial class AdminCliTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task Users_reset_2fa_removes_every_second_factor_and_ends_the_sessions()
+    {
+        var user = await TestData.CreateUserAsync(server);
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var stored = (await users.FindByIdAsync(user.Id))!;
+            await users.ResetAuthenticatorKeyAsync(stored);
+            await users.SetTwoFactorEnabledAsync(stored, true);
+            await users.GenerateNewTwoFactorRecoveryCodesAsync(stored, 10);
+            Assert.True((await users.AddOrUpdatePasskeyAsync(stored, new UserPasskeyInfo(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
+                [1, 2, 3], DateTimeOffset.UtcNow, 0, ["usb"], true, false, false, [0xa0], "{}"u8.ToArray()) { Name = "Key" })).Succeeded);
+        }
+
+        var stampBefore = await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.SecurityStamp).SingleAsync());
+
+        // By email address (the person's own, as support would be told it).
+        var run = await RunAsync("users", "reset-2fa", user.Email!);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains($"Two-step verification of '{user.UserName}' is reset", run.Out, StringComparison.Ordinal);
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var stored = (await users.FindByIdAsync(user.Id))!;
+            Assert.False(await users.GetTwoFactorEnabledAsync(stored));
+            Assert.Equal(0, await users.CountRecoveryCodesAsync(stored));
+            Assert.Empty(await users.GetPasskeysAsync(stored));
+            Assert.NotEqual(stampBefore, stored.SecurityStamp);
+        }
+
+        var audit = await server.WithDatabaseAsync(db => db.AuditEntries.AsNoTracking().Where(e => e.Target == "user:" + user.Id).Select(e => e.Action).ToListAsync());
+        Assert.Contains("user.two_factor_reset", audit);
+        var missing = await RunAsync("users", "reset-2fa", "nobody-" + Guid.NewGuid().ToString("N") + "@example.com");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("No user", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Clients_list_as_json_is_the_admin_apis_shape()
     {
         var clientId = "json-" + Guid.NewGuid().ToString("N")[..8];

@@ -358,6 +358,48 @@ public sealed partial class UserAdminService(
         return AdminResult.Ok<UserView>(await ViewAsync(user));
     }
 
+    /// <summary>
+    /// Takes away every second factor of an account that lost them: two-step verification off, the authenticator key
+    /// replaced, recovery codes and passkeys removed. The password (or a provider) alone signs in again; the security
+    /// stamp changes, so every session ends. <paramref name="who"/> is a user name, a user id, or an email address that
+    /// exactly one account has.
+    /// </summary>
+    public async Task<AdminResult<UserView>> ResetTwoFactorAsync(string who, AdminActor actor, CancellationToken cancellationToken)
+    {
+        var user = await FindAsync(who) ?? await FindByOnlyEmailAsync(who, cancellationToken);
+        if (user is null)
+        {
+            return AdminResult.NotFound<UserView>();
+        }
+
+        var passkeys = await users.GetPasskeysAsync(user);
+        foreach (var passkey in passkeys)
+        {
+            await users.RemovePasskeyAsync(user, passkey.CredentialId);
+        }
+
+        await users.SetTwoFactorEnabledAsync(user, false);
+        await users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
+        // A new key (which also changes the security stamp): turning the app on again means scanning a new one.
+        await users.ResetAuthenticatorKeyAsync(user);
+        var ended = await sessions.SignOutEverywhereAsync(user.Id, cancellationToken);
+        await audit.RecordAdminChangeAsync(actor, "user.two_factor_reset", AuditTarget(user.Id),
+            new { user.UserName, PasskeysRemoved = passkeys.Count, SessionsEnded = ended }, cancellationToken);
+        return AdminResult.Ok<UserView>(await ViewAsync(user));
+    }
+
+    private async Task<ApplicationUser?> FindByOnlyEmailAsync(string email, CancellationToken cancellationToken)
+    {
+        if (!email.Contains('@', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var normalized = users.NormalizeEmail(email);
+        var matches = await db.Users.Where(u => u.NormalizedEmail == normalized).Take(2).ToListAsync(cancellationToken);
+        return matches.Count == 1 ? matches[0] : null;
+    }
+
     /// <summary>Ends every session of a person and revokes all their grants (the admin's "force sign-out").</summary>
     public async Task<int?> SignOutEverywhereAsync(string userId, AdminActor actor, CancellationToken cancellationToken)
     {

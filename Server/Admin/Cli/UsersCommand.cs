@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace IdentityServer.Admin.Cli;
 
-/// <summary><c>users add|list|disable|enable|delete|reset-password|set-role</c>: local accounts for headless setups.</summary>
+/// <summary><c>users add|list|disable|enable|delete|reset-password|reset-2fa|set-role</c>: local accounts for headless setups.</summary>
 internal sealed class UsersCommand(UserAdminService users, IOptions<JsonOptions> json) : ICommand
 {
     /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
@@ -20,6 +20,7 @@ internal sealed class UsersCommand(UserAdminService users, IOptions<JsonOptions>
         users enable USERNAME                                                      allow sign-in again (ends a lockout too)
         users delete USERNAME                                                      delete the account, its sessions, grants and consent
         users reset-password USERNAME                                              require a new password at the next sign-in
+        users reset-2fa USERNAME|EMAIL                                             remove the authenticator app, recovery codes and passkeys; end sessions
         users set-role USERNAME ROLE [--remove]                                    give (or with --remove take away) a role
                     USERNAME may also be the user id; the last administrator cannot be disabled, deleted or demoted
         """;
@@ -27,7 +28,7 @@ internal sealed class UsersCommand(UserAdminService users, IOptions<JsonOptions>
     public async Task<int> RunAsync(CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Arguments.Required(0, "a subcommand (add, list, disable, enable, delete, reset-password or set-role)") switch
+        return context.Arguments.Required(0, "a subcommand (add, list, disable, enable, delete, reset-password, reset-2fa or set-role)") switch
         {
             "add" => await AddAsync(context),
             "list" => await ListAsync(context),
@@ -35,6 +36,8 @@ internal sealed class UsersCommand(UserAdminService users, IOptions<JsonOptions>
             "enable" => await ChangeAsync(context, users.EnableAsync, "Enabled '{0}'."),
             "reset-password" => await ChangeAsync(context, users.RequirePasswordChangeAsync,
                 "'{0}' must choose a new password at the next sign-in; sessions ended, grants revoked."),
+            "reset-2fa" => await ChangeAsync(context, users.ResetTwoFactorAsync,
+                "Two-step verification of '{0}' is reset: authenticator app, recovery codes and passkeys removed; sessions ended."),
             "delete" => await DeleteAsync(context),
             "set-role" => await SetRoleAsync(context),
             var other => throw new CommandUsageException($"Unknown subcommand '{other}'."),

@@ -40,6 +40,7 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
     public bool HasPassword { get; private set; }
     public string SharedKey { get; private set; } = "";
     public string AuthenticatorUri { get; private set; } = "";
+    public string AuthenticatorQrCode { get; private set; } = "";
     public int RecoveryCodesLeft { get; private set; }
 
     /// <summary>New recovery codes, shown on this one response only.</summary>
@@ -293,5 +294,6 @@ public sealed class SecurityModel(UserManager<ApplicationUser> users, SignInMana
 
         SharedKey = AuthenticatorKey.Format(key);
         AuthenticatorUri = AuthenticatorKey.Uri(new Uri(server.Issuer).Host, user.UserName ?? user.Id, key);
+        AuthenticatorQrCode = AuthenticatorKey.QrCodeDataUri(AuthenticatorUri);
     }
 }
