@@ -35,6 +35,8 @@ public sealed class StartupProcessTests : IDisposable
         { "a development key path that cannot be written", "Signing__DevelopmentKeyPath={folder}/a-file/key.pem", "Signing:DevelopmentKeyPath" },
         { "a malformed listen address", "ASPNETCORE_URLS=localhost-5000", "urls (--urls or ASPNETCORE_URLS)" },
         { "a malformed endpoint address", "Kestrel__Endpoints__Web__Url=http//127.0.0.1:0", "Kestrel:Endpoints:Web:Url" },
+        { "a log level that is not one", "Logging__LogLevel__Default=Loud", "Logging:LogLevel:Default" },
+        { "an OTLP collector address that is not a URL", "Telemetry__Otlp__Endpoint=collector", "Telemetry:Otlp:Endpoint" },
         { "a TLS certificate file that does not exist", "ASPNETCORE_URLS=https://127.0.0.1:0 Kestrel__Certificates__Default__Path={folder}/missing.pfx", "Kestrel:Certificates:Default:Path" },
     };
 

@@ -66,7 +66,8 @@ public sealed class TelemetryExportTests : IDisposable
     private static async Task WaitUntilReadyAsync(HttpClient http, ServerProcess server)
     {
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60) && !server.HasExited)
+        // Generous: on a shared, loaded machine migrating and seeding a fresh database has taken close to a minute.
+        while (clock.Elapsed < TimeSpan.FromSeconds(120) && !server.HasExited)
         {
             try
             {
@@ -83,7 +84,7 @@ public sealed class TelemetryExportTests : IDisposable
             await Task.Delay(100);
         }
 
-        throw new Xunit.Sdk.XunitException($"not ready within 60 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
+        throw new Xunit.Sdk.XunitException($"not ready within 120 s (exited: {server.HasExited}). stdout: {server.StandardOutput} stderr: {server.StandardError}");
     }
 
     /// <summary>An OTLP/HTTP collector's two signal paths on loopback, keeping the text found in every body posted.</summary>
@@ -126,11 +127,11 @@ public sealed class TelemetryExportTests : IDisposable
             return receiver;
         }
 
-        /// <summary>The text received on <paramref name="path"/> once it satisfies <paramref name="done"/>; 30 s at most.</summary>
+        /// <summary>The text received on <paramref name="path"/> once it satisfies <paramref name="done"/>; 60 s at most.</summary>
         public async Task<IReadOnlySet<string>> WaitForAsync(string path, Func<IReadOnlySet<string>, bool> done, ServerProcess server)
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(30))
+            while (clock.Elapsed < TimeSpan.FromSeconds(60))
             {
                 var strings = _strings.TryGetValue(path, out var bag) ? bag.ToHashSet(StringComparer.Ordinal) : [];
                 if (done(strings))
@@ -142,7 +143,7 @@ public sealed class TelemetryExportTests : IDisposable
             }
 
             var seen = _strings.TryGetValue(path, out var all) ? string.Join(", ", all.Distinct().Take(200)) : "nothing";
-            throw new Xunit.Sdk.XunitException($"{path}: not received within 30 s. Seen: {seen}. stdout: {server.StandardOutput}");
+            throw new Xunit.Sdk.XunitException($"{path}: not received within 60 s. Seen: {seen}. stdout: {server.StandardOutput}");
         }
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();

@@ -62,8 +62,10 @@ public static class TelemetrySetup
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ServerMetrics>();
 
-        var otlp = options.Otlp.Endpoint is not null
-            || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var standardEndpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        CheckEndpoint("Telemetry:Otlp:Endpoint", options.Otlp.Endpoint?.OriginalString);
+        CheckEndpoint("OTEL_EXPORTER_OTLP_ENDPOINT", standardEndpoint);
+        var otlp = options.Otlp.Endpoint is not null || !string.IsNullOrWhiteSpace(standardEndpoint);
         if (!options.Prometheus.Enabled && !otlp)
         {
             return builder;
@@ -131,6 +133,16 @@ public static class TelemetrySetup
         }
 
         return app;
+    }
+
+    /// <summary>The collector's address must be an absolute http(s) URL; the exporter would only say "relative URI".</summary>
+    private static void CheckEndpoint(string setting, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value)
+            && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+        {
+            throw new StartupConfigurationException(setting, $"'{value}' is not an absolute http(s) URL (for example http://otel-collector:4317).");
+        }
     }
 
     private static bool IsProbe(PathString path) => path.StartsWithSegments("/health") || path.StartsWithSegments(MetricsPath);
