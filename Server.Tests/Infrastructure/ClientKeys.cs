@@ -12,12 +12,16 @@ namespace IdentityServer.Tests.Infrastructure;
 /// </summary>
 public sealed class ClientKeys
 {
-    private ClientKeys(SecurityKey key, string algorithm, string publicJwk)
+    private ClientKeys(SecurityKey key, string algorithm, string publicJwk, string? privateJwk = null)
     {
         Key = key;
         Algorithm = algorithm;
         PublicJwk = publicJwk;
+        PrivateJwk = privateJwk;
     }
+
+    /// <summary>The private key as a JWK, for a client library that signs its own assertions (EC keys only).</summary>
+    public string? PrivateJwk { get; }
 
     public SecurityKey Key { get; }
     public string Algorithm { get; }
@@ -49,16 +53,18 @@ public sealed class ClientKeys
     {
         var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var key = new ECDsaSecurityKey(ec) { KeyId = "ec-" + Guid.NewGuid().ToString("N")[..8] };
-        var parameters = ec.ExportParameters(false);
-        var jwk = JsonSerializer.Serialize(new Dictionary<string, string>
+        var parameters = ec.ExportParameters(true);
+        var members = new Dictionary<string, string>
         {
             ["kty"] = "EC",
             ["kid"] = key.KeyId,
             ["crv"] = "P-256",
             ["x"] = Base64UrlEncoder.Encode(parameters.Q.X),
             ["y"] = Base64UrlEncoder.Encode(parameters.Q.Y),
-        });
-        return new ClientKeys(key, SecurityAlgorithms.EcdsaSha256, jwk);
+        };
+        var publicJwk = JsonSerializer.Serialize(members);
+        members["d"] = Base64UrlEncoder.Encode(parameters.D);
+        return new ClientKeys(key, SecurityAlgorithms.EcdsaSha256, publicJwk, JsonSerializer.Serialize(members));
     }
 
     /// <summary>The settings of a client that authenticates with these keys, registered inline.</summary>

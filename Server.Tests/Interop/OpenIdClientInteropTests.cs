@@ -9,7 +9,8 @@ public sealed class InteropServer : KestrelServer;
 /// Our own tests could agree with our own misreading of a spec. Here a stock, OpenID-certified client library (panva's
 /// openid-client, with jose as the resource server) drives the server through discovery, the code flow with PKCE for a
 /// confidential and a public client, userinfo, offline JWT validation, introspection, refresh rotation with reuse
-/// detection, revocation and RP-initiated logout; the library checks every response the way it would for any app.
+/// detection, revocation, pushed authorization requests with private_key_jwt, and RP-initiated logout; the library checks
+/// every response the way it would for any app.
 /// </summary>
 public sealed class OpenIdClientInteropTests(InteropServer server) : IClassFixture<InteropServer>
 {
@@ -24,6 +25,11 @@ public sealed class OpenIdClientInteropTests(InteropServer server) : IClassFixtu
             resources: [Resource], postLogoutRedirectUris: [signedOut]);
         var spa = await TestData.CreateClientAsync(server, confidential: false, scopes: ["openid", "email", "api"], resources: [Resource]);
         var resourceServer = await TestData.CreateClientAsync(server, grantTypes: [], scopes: [], canIntrospect: true, resource: Resource);
+        // PAR (RFC 9126) required, and private_key_jwt (RFC 7523) with an ES256 key the script signs with.
+        var keys = ClientKeys.EcP256();
+        var keySettings = keys.InlineSettings();
+        keySettings.RequirePushedAuthorizationRequests = true;
+        var keyApp = await TestData.CreateClientAsync(server, scopes: ["openid", "email", "api"], resources: [Resource], settings: keySettings);
         var user = await TestData.CreateUserAsync(server);
 
         var (exitCode, output) = await RelyingPartyScript.RunAsync(new Dictionary<string, string>
@@ -41,6 +47,9 @@ public sealed class OpenIdClientInteropTests(InteropServer server) : IClassFixtu
             ["USERNAME"] = user.UserName!,
             ["PASSWORD"] = TestData.Password,
             ["EMAIL"] = user.Email!,
+            ["KEY_CLIENT_ID"] = keyApp.ClientId,
+            ["KEY_CLIENT_REDIRECT_URI"] = keyApp.RedirectUri,
+            ["KEY_CLIENT_PRIVATE_JWK"] = keys.PrivateJwk!,
         });
 
         Assert.True(exitCode == 0, "openid-client run failed:\n" + output);

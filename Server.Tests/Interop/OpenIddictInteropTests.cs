@@ -47,11 +47,13 @@ public sealed class OpenIddictInteropTests(InteropServer server) : IClassFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await ExpectOutcomeAsync(page, app, "signed-in");
 
-        // OpenIddict chose PKCE with S256 and a nonce from our discovery document, redeemed the code, and fetched userinfo.
+        // OpenIddict found pushed_authorization_request_endpoint in our discovery document and pushed its request (RFC 9126,
+        // with PKCE: the server refuses a push without S256), so the browser carried only client_id and request_uri; then
+        // it redeemed the code and fetched userinfo.
         var authorize = QueryHelpers.ParseQuery(frontChannel.First(u => u.AbsolutePath == "/connect/authorize").Query);
-        Assert.Equal("S256", authorize["code_challenge_method"].ToString());
-        Assert.False(string.IsNullOrEmpty(authorize["nonce"]));
-        Assert.Equal(["GET /.well-known/openid-configuration", "GET /.well-known/jwks", "POST /connect/token", "GET /connect/userinfo"],
+        Assert.Equal(["client_id", "request_uri"], authorize.Keys.Order(StringComparer.Ordinal));
+        Assert.StartsWith("urn:ietf:params:oauth:request_uri:", authorize["request_uri"].ToString(), StringComparison.Ordinal);
+        Assert.Equal(["GET /.well-known/openid-configuration", "GET /.well-known/jwks", "POST /connect/par", "POST /connect/token", "GET /connect/userinfo"],
             app.BackchannelRequests.Distinct());
         var signIn = app.SignIn!;
         Assert.Equal(user.Id, signIn.Principal.FindFirst("sub")?.Value);

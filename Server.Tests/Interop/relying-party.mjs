@@ -159,6 +159,37 @@ const spaTokens = await codeFlow(spa, 'openid email api');
 assert.equal(spaTokens.claims().sub, claims.sub);
 step('public client: code flow with PKCE and no secret, over the existing session');
 
+// Pushed authorization requests (RFC 9126) by a client that must push them, authenticating everywhere with
+// private_key_jwt (RFC 7523): the library signs ES256 assertions with the client's key, pushes the request, sends the
+// browser with client_id and request_uri only, and redeems the code with another assertion.
+const keyJwk = JSON.parse(env('KEY_CLIENT_PRIVATE_JWK'));
+const keyApp = await client.discovery(issuer, env('KEY_CLIENT_ID'), undefined,
+  client.PrivateKeyJwt({ key: await jose.importJWK(keyJwk, 'ES256'), kid: keyJwk.kid }), insecureLoopback);
+assert.ok(keyApp.serverMetadata().token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+assert.ok(keyApp.serverMetadata().token_endpoint_auth_signing_alg_values_supported.includes('ES256'));
+{
+  const redirectUri = env('KEY_CLIENT_REDIRECT_URI');
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const authorization = {
+    redirect_uri: redirectUri, scope: 'openid email api', state, nonce, resource,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  };
+  // The client requires PAR: the same request sent through the browser comes back refused.
+  const plain = await userAgent(client.buildAuthorizationUrl(keyApp, authorization).href);
+  assert.equal(plain.searchParams.get('error'), 'invalid_request');
+  const pushed = await client.buildAuthorizationUrlWithPAR(keyApp, authorization);
+  assert.deepEqual([...pushed.searchParams.keys()].sort(), ['client_id', 'request_uri']);
+  assert.ok(pushed.searchParams.get('request_uri').startsWith('urn:ietf:params:oauth:request_uri:'));
+  const callback = await userAgent(pushed.href);
+  const parTokens = await client.authorizationCodeGrant(keyApp, callback,
+    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true }, { resource });
+  assert.equal(parTokens.claims().sub, claims.sub);
+  await client.tokenRevocation(keyApp, parTokens.refresh_token ?? parTokens.access_token);
+  step('PAR + private_key_jwt: plain request refused, pushed request_uri used, code redeemed with a signed assertion');
+}
+
 // RP-Initiated Logout 1.0: back to the registered URI with state, then prompt=none finds no session.
 const logoutState = client.randomState();
 const logout = client.buildEndSessionUrl(app,

@@ -14,7 +14,8 @@ namespace IdentityServer.Protocol.ClientAssertions;
 /// </summary>
 public sealed class ClientKeySource(IHttpClientFactory httpClients, ClientAssertionOptions options, TimeProvider time, ILogger<ClientKeySource> logger)
 {
-    private sealed record Fetched(IReadOnlyList<JsonWebKey> Keys, DateTimeOffset FetchedAt);
+    /// <summary>What one fetch gave; a failed fetch keeps the last good keys and is retried after the refresh interval.</summary>
+    private sealed record Fetched(IReadOnlyList<JsonWebKey> Keys, DateTimeOffset FetchedAt, bool Failed = false);
 
     private readonly ConcurrentDictionary<string, Fetched> _fetched = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyList<JsonWebKey>> _inline = new(StringComparer.Ordinal);
@@ -37,7 +38,10 @@ public sealed class ClientKeySource(IHttpClientFactory httpClients, ClientAssert
         if (_fetched.TryGetValue(uri, out var cached))
         {
             var age = now - cached.FetchedAt;
-            if (age < options.JwksCacheDuration && (!refresh || age < options.JwksRefreshInterval))
+            var fresh = cached.Failed
+                ? age < options.JwksRefreshInterval // an unreachable jwks_uri is not asked again at every assertion
+                : age < options.JwksCacheDuration && (!refresh || age < options.JwksRefreshInterval);
+            if (fresh)
             {
                 return cached.Keys;
             }
@@ -46,8 +50,11 @@ public sealed class ClientKeySource(IHttpClientFactory httpClients, ClientAssert
         var keys = await FetchAsync(client.ClientId, uri, cancellationToken);
         if (keys is null)
         {
-            // A failed fetch keeps serving what was known, if anything (the client's server may be briefly down).
-            return cached?.Keys ?? [];
+            // A failed fetch keeps serving what was known, if anything (the client's server may be briefly down), and is
+            // remembered: assertions naming this client, which anyone can send, must not each cost an outbound request.
+            var kept = cached?.Keys ?? [];
+            _fetched[uri] = new Fetched(kept, now, Failed: true);
+            return kept;
         }
 
         _fetched[uri] = new Fetched(keys, now);

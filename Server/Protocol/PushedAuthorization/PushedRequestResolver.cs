@@ -14,8 +14,8 @@ public sealed record ResolvedAuthorizationParameters(OAuthParameters Parameters,
 /// Turns an authorization request with request_uri into the request the client pushed (RFC 9126 §4): client_id and
 /// request_uri, the other parameters ignored. The first /authorize that brings a request_uri claims it for its browser
 /// (a random value in a cookie, its hash on the row), since the person may need several round trips (sign-in, consent)
-/// before a code is issued; any other browser, or a second first use, finds it already used. A request without
-/// request_uri passes through unchanged.
+/// before a code is issued; any other browser, or a second first use, finds it already used. A request without a
+/// pushed request's request_uri passes through unchanged.
 /// </summary>
 public sealed class PushedRequestResolver(PushedRequests store, PushedAuthorizationOptions options, TimeProvider time, ILogger<PushedRequestResolver> logger)
 {
@@ -27,7 +27,9 @@ public sealed class PushedRequestResolver(PushedRequests store, PushedAuthorizat
 
     public async Task<ResolvedAuthorizationParameters> ResolveAsync(HttpContext context, OAuthParameters parameters, CancellationToken cancellationToken)
     {
-        if (parameters["request_uri"] is not { } requestUri)
+        // Only our own URNs name pushed requests; any other request_uri (a request object by reference, OpenID Connect
+        // Core §6.2) goes on to the validator, which answers request_uri_not_supported.
+        if (parameters["request_uri"] is not { } requestUri || !requestUri.StartsWith(PushedRequests.UriPrefix, StringComparison.Ordinal))
         {
             return new ResolvedAuthorizationParameters(parameters, null, null);
         }
