@@ -19,6 +19,7 @@ internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOp
         clients add --client-id ID [--name NAME] [--type confidential|public] [--consent explicit|implicit]
                     [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-type TYPE]... [--scope NAME]...
                     [--resource URI]... [--introspect] [--serves RESOURCE]     register a client (its secret is shown once)
+                    [--require-dpop]                                           (--require-dpop: token requests need a DPoP proof)
                     a repeatable option also takes a comma- or space-separated list; the defaults are
                     --type confidential --consent explicit --grant-type authorization_code --scope openid
         clients add-service-account --client-id ID [--name NAME]              a client whose client_credentials tokens with the
@@ -57,7 +58,7 @@ internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOp
             Scopes = args.List("scope"),
             Resources = args.List("resource"),
             CanIntrospect = args.Flag("introspect"),
-            Settings = new ClientSettings { Resource = args.Option("serves") },
+            Settings = new ClientSettings { Resource = args.Option("serves"), DpopBoundAccessTokens = args.Flag("require-dpop") ? true : null },
         };
         args.EnsureAllUsed(1);
         var result = await clients.CreateAsync(definition, AdminActor.CommandLine, context.CancellationToken);
