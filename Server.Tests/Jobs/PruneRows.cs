@@ -18,6 +18,7 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
     private readonly Dictionary<string, string> _jtis = [];
     private readonly Dictionary<string, string> _sessions = [];
     private readonly Dictionary<string, string> _registrationTokens = [];
+    private readonly Dictionary<string, string> _dpopProofs = [];
     private readonly List<object> _pending = [];
 
     public static async Task<PruneRows> CreateAsync(ServerFactory server)
@@ -29,7 +30,7 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
     public DateTime Now => server.Time.GetUtcNow().UtcDateTime;
 
     public IEnumerable<string> AllNames =>
-        _grants.Keys.Concat(_tokens.Keys).Concat(_jtis.Keys).Concat(_sessions.Keys).Concat(_registrationTokens.Keys);
+        _grants.Keys.Concat(_tokens.Keys).Concat(_jtis.Keys).Concat(_sessions.Keys).Concat(_registrationTokens.Keys).Concat(_dpopProofs.Keys);
 
     public string Grant(string name, string type, string status, DateTime? expires = null, DateTime? created = null)
     {
@@ -103,6 +104,14 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
         _pending.Add(token);
     }
 
+    /// <summary>An accepted DPoP proof's replay row (RFC 9449 §11.1), remembered until <paramref name="expires"/>.</summary>
+    public void DPoPProof(string name, DateTime expires)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        _dpopProofs.Add(name, id);
+        _pending.Add(new DPoPProofJti { Id = id, ExpirationDate = expires });
+    }
+
     public async Task SaveAsync()
     {
         await server.WithDatabaseAsync(async db =>
@@ -130,8 +139,10 @@ internal sealed class PruneRows(ServerFactory server, string applicationId)
                 await db.Sessions.Where(s => sessionIds.Contains(s.Id)).Select(s => s.Id).ToListAsync(),
                 await db.InitialAccessTokens.Where(t => registrationTokenIds.Contains(t.Id)).Select(t => t.Id).ToListAsync());
         });
+        var dpopIds = _dpopProofs.Values.ToList();
+        var dpopProofs = await server.WithDatabaseAsync(db => db.DPoPProofJtis.Where(p => dpopIds.Contains(p.Id)).Select(p => p.Id).ToListAsync());
         return Named(_grants, grants).Concat(Named(_tokens, tokens)).Concat(Named(_jtis, jtis)).Concat(Named(_sessions, sessions))
-            .Concat(Named(_registrationTokens, registrationTokens))
+            .Concat(Named(_registrationTokens, registrationTokens)).Concat(Named(_dpopProofs, dpopProofs))
             .Order(StringComparer.Ordinal).ToList();
     }
 

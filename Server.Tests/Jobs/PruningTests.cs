@@ -58,6 +58,8 @@ public abstract class PruningTests(ServerFactory server)
         rows.Session("session, live", t0.AddDays(20));
         rows.RegistrationToken("registration token, expired before the retention window", t0.AddHours(1));
         rows.RegistrationToken("registration token, unexpired", t0.AddDays(20));
+        rows.DPoPProof("DPoP proof jti, past its window", t0.AddMinutes(1));
+        rows.DPoPProof("DPoP proof jti, within its window", t0.AddDays(20));
         await rows.SaveAsync();
 
         server.Time.Advance(Retention + TimeSpan.FromDays(1));
@@ -77,6 +79,7 @@ public abstract class PruningTests(ServerFactory server)
         AssertNames(
             [
                 "consent",
+                "DPoP proof jti, within its window",
                 "live family",
                 "live family: current refresh token",
                 "live family: redeemed refresh token, unexpired",
@@ -102,6 +105,7 @@ public abstract class PruningTests(ServerFactory server)
         AssertNames(
             [
                 "consent",
+                "DPoP proof jti, within its window",
                 "live family",
                 "live family: current refresh token",
                 "live family: redeemed refresh token, unexpired",

@@ -40,6 +40,25 @@ public sealed class DPoPBindingTests(SqliteServer server)
     }
 
     [Fact]
+    public async Task A_public_clients_unbound_refresh_token_gets_a_bound_successor_when_it_sends_a_proof()
+    {
+        var client = await TestData.CreateClientAsync(server, confidential: false);
+        using var key = DPoPClientKey.Ec();
+        using var other = DPoPClientKey.Ec();
+        var (http, tokens) = await CodeFlowAsync(client, proof: null);
+        using var _ = http;
+        Assert.Equal("Bearer", tokens.GetProperty("token_type").GetString());
+
+        // §5: a refresh token issued to a public client that presents a proof is bound to that proof's key.
+        var (status, refreshed, _) = await RefreshAsync(http, client, tokens.GetProperty("refresh_token").GetString()!, TokenProof(server, key));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var successor = refreshed.GetProperty("refresh_token").GetString()!;
+        AssertError(HttpStatusCode.BadRequest, "invalid_grant", await RefreshAsync(http, client, successor, proof: null));
+        AssertError(HttpStatusCode.BadRequest, "invalid_grant", await RefreshAsync(http, client, successor, TokenProof(server, other)));
+        Assert.Equal(HttpStatusCode.OK, (await RefreshAsync(http, client, successor, TokenProof(server, key))).Status);
+    }
+
+    [Fact]
     public async Task A_confidential_clients_refresh_token_is_not_bound_but_each_access_token_follows_its_proof()
     {
         var client = await TestData.CreateClientAsync(server);

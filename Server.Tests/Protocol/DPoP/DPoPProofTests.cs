@@ -108,7 +108,9 @@ public sealed class DPoPProofTests(SqliteServer server)
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string>
             {
-                ["grant_type"] = "client_credentials", ["client_id"] = client.ClientId, ["client_secret"] = client.Secret!,
+                ["grant_type"] = "client_credentials",
+                ["client_id"] = client.ClientId,
+                ["client_secret"] = client.Secret!,
             }),
         };
         request.Headers.Add("DPoP", [TokenProof(server, key), TokenProof(server, key)]);

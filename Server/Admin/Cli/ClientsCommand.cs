@@ -21,6 +21,7 @@ internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOp
                     [--resource URI]... [--introspect] [--serves RESOURCE]     register a client (its secret is shown once)
                     [--auth-method client_secret_basic|client_secret_post|private_key_jwt]
                     [--jwks-uri URI | --jwks-file PATH] [--require-par]        private_key_jwt: the client's public keys
+                    [--require-dpop]                                           (--require-dpop: token requests need a DPoP proof)
                     a repeatable option also takes a comma- or space-separated list; the defaults are
                     --type confidential --consent explicit --grant-type authorization_code --scope openid
         clients add-service-account --client-id ID [--name NAME]              a client whose client_credentials tokens with the
@@ -65,6 +66,7 @@ internal sealed class ClientsCommand(ClientAdminService clients, IOptions<JsonOp
                 TokenEndpointAuthMethod = args.Option("auth-method"),
                 JwksUri = args.Option("jwks-uri"),
                 RequirePushedAuthorizationRequests = args.Flag("require-par") ? true : null,
+                DpopBoundAccessTokens = args.Flag("require-dpop") ? true : null,
             },
         };
         if (args.Option("jwks-file") is { } jwksFile)
