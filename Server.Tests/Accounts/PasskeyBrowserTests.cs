@@ -81,7 +81,17 @@ public sealed class PasskeyBrowserTests(PasskeyBrowserServer server) : IClassFix
         await Assertions.Expect(page.GetByText("That passkey did not sign you in")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Use a passkey" }).ClickAsync();
         await Assertions.Expect(page.GetByText("That passkey did not sign you in")).ToBeVisibleAsync();
-        var refusals = await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync(e => e.Action == "sign_in.passkey" && e.Outcome == "failure"));
+        // The page already showed the refusal text before the click, so wait for the second refusal's audit row.
+        var refusals = 0;
+        for (var waited = 0; waited < 100 && refusals < 2; waited++)
+        {
+            refusals = await server.WithDatabaseAsync(db => db.AuditEntries.CountAsync(e => e.Action == "sign_in.passkey" && e.Outcome == "failure"));
+            if (refusals < 2)
+            {
+                await Task.Delay(100);
+            }
+        }
+
         Assert.True(refusals >= 2, $"{refusals} refused passkey sign-ins audited");
         Assert.Single(await CredentialsAsync(authenticator));
         Assert.EndsWith("/account/login", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);

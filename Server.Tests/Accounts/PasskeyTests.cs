@@ -196,7 +196,8 @@ public sealed class PasskeyTests(SqliteServer server) : IClassFixture<SqliteServ
         var stored = await users.FindByIdAsync(user.Id);
         var result = await users.AddOrUpdatePasskeyAsync(stored!, new UserPasskeyInfo(credentialId, RandomNumberGenerator.GetBytes(77), DateTimeOffset.UtcNow,
             signCount: 0, transports: ["internal"], isUserVerified: true, isBackupEligible: false, isBackedUp: false,
-            attestationObject: [0xa0], clientDataJson: "{}"u8.ToArray()) { Name = name });
+            attestationObject: [0xa0], clientDataJson: "{}"u8.ToArray())
+        { Name = name });
         Assert.True(result.Succeeded);
         return credentialId;
     }

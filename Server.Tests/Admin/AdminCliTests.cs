@@ -328,7 +328,8 @@ public sealed partial class AdminCliTests(SqliteServer server)
             await users.SetTwoFactorEnabledAsync(stored, true);
             await users.GenerateNewTwoFactorRecoveryCodesAsync(stored, 10);
             Assert.True((await users.AddOrUpdatePasskeyAsync(stored, new UserPasskeyInfo(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
-                [1, 2, 3], DateTimeOffset.UtcNow, 0, ["usb"], true, false, false, [0xa0], "{}"u8.ToArray()) { Name = "Key" })).Succeeded);
+                [1, 2, 3], DateTimeOffset.UtcNow, 0, ["usb"], true, false, false, [0xa0], "{}"u8.ToArray())
+            { Name = "Key" })).Succeeded);
         }
 
         var stampBefore = await server.WithDatabaseAsync(db => db.Users.Where(u => u.Id == user.Id).Select(u => u.SecurityStamp).SingleAsync());

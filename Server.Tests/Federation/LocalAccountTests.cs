@@ -57,7 +57,8 @@ public sealed class LocalAccountTests(FederationServer server)
         var signIn = await BrowserSession.ReadPageAsync(await browser.GetAsync("/account/login"));
         var register = await BrowserSession.ReadPageAsync(await browser.GetAsync("/account/register"));
 
-        Assert.Equal("username", signIn.QuerySelector("input[name=Username]")!.GetAttribute("autocomplete"));
+        // "webauthn" lets the browser offer passkeys in the username field's autofill (conditional mediation).
+        Assert.Equal("username webauthn", signIn.QuerySelector("input[name=Username]")!.GetAttribute("autocomplete"));
         Assert.Equal("current-password", signIn.QuerySelector("input[name=Password]")!.GetAttribute("autocomplete"));
         Assert.Equal("username", register.QuerySelector("input[name=UserName]")!.GetAttribute("autocomplete"));
         Assert.Equal("email", register.QuerySelector("input[name=Email]")!.GetAttribute("autocomplete"));

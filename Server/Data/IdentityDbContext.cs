@@ -8,6 +8,13 @@ namespace IdentityServer.Data;
 public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> options)
     : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
+    /// <summary>
+    /// Identity's schema version 3 (the passkey table), fixed here rather than read from IdentityOptions: a context built
+    /// without the app's services (design time, tests, the CLI) would otherwise fall back to version 1 and EF would cache
+    /// that model without the passkey table.
+    /// </summary>
+    protected override Version SchemaVersion => Microsoft.AspNetCore.Identity.IdentitySchemaVersions.Version3;
+
     public DbSet<OAuthApplication> Applications => Set<OAuthApplication>();
     public DbSet<OAuthAuthorization> Authorizations => Set<OAuthAuthorization>();
     public DbSet<OAuthToken> Tokens => Set<OAuthToken>();

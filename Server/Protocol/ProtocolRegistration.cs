@@ -1,8 +1,8 @@
 using IdentityServer.Clients;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol.ClientAssertions;
-using IdentityServer.Protocol.DPoP;
 using IdentityServer.Protocol.DeviceAuthorization;
+using IdentityServer.Protocol.DPoP;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Protocol.PushedAuthorization;
 

@@ -13,7 +13,7 @@ namespace IdentityServer.Protocol.Grants;
 /// offline_access for a client allowed refresh_token.
 /// </summary>
 public sealed class DeviceCodeGrant(DeviceCodes devices, AudienceResolver audiences, TokenResponseFactory responses, AuditLog audit,
-    ILogger<DeviceCodeGrant> logger) : ITokenGrant
+    DPoP.DPoPTokenRequest dpop, ILogger<DeviceCodeGrant> logger) : ITokenGrant
 {
     public static string GrantType => GrantTypes.DeviceCode;
 
@@ -50,7 +50,9 @@ public sealed class DeviceCodeGrant(DeviceCodes devices, AudienceResolver audien
 
         await audit.RecordTokenEventAsync(client.ClientId, "device_code.redeemed", AuditOutcomes.Success, "grant:" + poll.FamilyId,
             new { poll.Subject, Scopes = payload.Scopes });
-        return responses.Create(new GrantOutcome(client, poll.Subject!, payload.Scopes, audienceList, poll.FamilyId, payload, Nonce: null, poll.RefreshToken));
+        return responses.Create(new GrantOutcome(client, poll.Subject!, payload.Scopes, audienceList, poll.FamilyId, payload, Nonce: null, poll.RefreshToken,
+            // RFC 9449 §5: a proof sent with the poll binds the access token to its key.
+            ConfirmationKey: dpop.Proof?.Thumbprint));
     }
 
     private static IResult Error(string error, string description) => new OAuthError(error, description).ToJson();

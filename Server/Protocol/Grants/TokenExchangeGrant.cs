@@ -27,6 +27,7 @@ public sealed class TokenExchangeGrant(
     ServerOptions server,
     TokenResponseFactory responses,
     AuditLog audit,
+    DPoP.DPoPTokenRequest dpop,
     ILogger<TokenExchangeGrant> logger) : ITokenGrant
 {
     public static string GrantType => GrantTypes.TokenExchange;
@@ -136,7 +137,9 @@ public sealed class TokenExchangeGrant(
             Audiences = audiences,
             Scopes = scopes,
         });
-        return responses.Create(new GrantOutcome(client, subject.Subject, scopes, audiences, subject.AuthorizationId)
+        // RFC 9449 §5: a proof sent with the exchange binds the issued access token to its key.
+        return responses.Create(new GrantOutcome(client, subject.Subject, scopes, audiences, subject.AuthorizationId,
+            ConfirmationKey: dpop.Proof?.Thumbprint)
         {
             Actor = actor,
             NotAfter = subject.ExpiresAt,
