@@ -49,6 +49,16 @@ public static class DatabaseRegistration
 
     internal static Action<DbContextOptionsBuilder> ProviderConfiguration(DatabaseOptions options)
     {
+        var provider = ProviderOnly(options);
+        return builder =>
+        {
+            provider(builder);
+            builder.ReplaceService<Microsoft.EntityFrameworkCore.Infrastructure.IModelCacheKeyFactory, IdentitySchemaModelCacheKey>();
+        };
+    }
+
+    private static Action<DbContextOptionsBuilder> ProviderOnly(DatabaseOptions options)
+    {
         if (string.Equals(options.Provider, DatabaseProviders.Sqlite, StringComparison.OrdinalIgnoreCase))
         {
             var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)

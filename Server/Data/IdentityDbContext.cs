@@ -8,13 +8,6 @@ namespace IdentityServer.Data;
 public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> options)
     : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
-    /// <summary>
-    /// Identity's schema version 3 (the passkey table), fixed here rather than read from IdentityOptions: a context built
-    /// without the app's services (design time, tests, the CLI) would otherwise fall back to version 1 and EF would cache
-    /// that model without the passkey table.
-    /// </summary>
-    protected override Version SchemaVersion => Microsoft.AspNetCore.Identity.IdentitySchemaVersions.Version3;
-
     public DbSet<OAuthApplication> Applications => Set<OAuthApplication>();
     public DbSet<OAuthAuthorization> Authorizations => Set<OAuthAuthorization>();
     public DbSet<OAuthToken> Tokens => Set<OAuthToken>();
@@ -251,5 +244,23 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             device.HasIndex(d => d.ExpirationDate);
             device.HasOne(d => d.Application).WithMany().HasForeignKey(d => d.ApplicationId).OnDelete(DeleteBehavior.Cascade);
         });
+    }
+}
+
+/// <summary>
+/// EF caches one model per context type, but Identity's model depends on the schema version the application's
+/// IdentityOptions name (3: the passkey table). A context built without the application's services (tests, tools) gets
+/// version 1, so the version is part of the cache key: such a context never leaves its smaller model to the server's
+/// contexts in the same process. The key: the context type, design time, and the Identity schema version in force.
+/// </summary>
+internal sealed class IdentitySchemaModelCacheKey : Microsoft.EntityFrameworkCore.Infrastructure.IModelCacheKeyFactory
+{
+    public object Create(DbContext context, bool designTime)
+    {
+        var services = Microsoft.EntityFrameworkCore.Infrastructure.AccessorExtensions.GetService<Microsoft.EntityFrameworkCore.Infrastructure.IDbContextOptions>(context)
+            .FindExtension<Microsoft.EntityFrameworkCore.Infrastructure.CoreOptionsExtension>()?.ApplicationServiceProvider;
+        var version = (services?.GetService(typeof(Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Identity.IdentityOptions>))
+            as Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Identity.IdentityOptions>)?.Value.Stores.SchemaVersion;
+        return (context.GetType(), designTime, version);
     }
 }

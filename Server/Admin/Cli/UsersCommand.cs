@@ -9,7 +9,7 @@ namespace IdentityServer.Admin.Cli;
 internal sealed class UsersCommand(UserAdminService users, IOptions<JsonOptions> json) : ICommand
 {
     /// <summary>What help says, read before the host is built (see <c>ServerCommands</c>).</summary>
-    public static CommandDescription About { get; } = new("users", UsageText, RequiresSubcommand: true, Subcommands: ["add", "list", "disable", "enable", "reset-password", "delete", "set-role"]);
+    public static CommandDescription About { get; } = new("users", UsageText, RequiresSubcommand: true, Subcommands: ["add", "list", "disable", "enable", "reset-password", "reset-2fa", "delete", "set-role"]);
 
     public CommandDescription Description => About;
 
