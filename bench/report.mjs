@@ -9,19 +9,24 @@ const versions = readFileSync(versionsFile, 'utf8').trim();
 // Each line of the table: a row of the load, measured on some targets, compared with a peer and a signing ceiling.
 // The ES256 line is row (a) again, on the targets that sign ES256, next to the RS256 one. OpenIddict is the second
 // comparison: its columns appear when it ran.
-const rs256 = ['sqlite', 'postgresql', 'peer', 'openiddict'];
+const rs256 = ['sqlite', 'postgresql', 'postgresql-scale', 'peer', 'openiddict'];
+// (c256) and (d256): (c) and (d) with 256 connections, on ours and oidc-provider.
+const crowded = ['sqlite', 'postgresql', 'postgresql-scale', 'peer'];
 const rows = [
   { id: 'a', name: '(a) client_credentials', signatures: 1, targets: rs256, peer: 'peer', ceiling: 'rs256' },
   { id: 'a', name: '(a) client_credentials, ES256', signatures: 1, targets: ['sqlite-es256', 'peer-es256'], peer: 'peer-es256', ceiling: 'es256' },
   { id: 'b', name: '(b) refresh-token rotation', signatures: 2, targets: rs256, peer: 'peer', ceiling: 'rs256' },
   { id: 'c', name: '(c) code + PKCE flow (flows/s)', signatures: 2, targets: rs256, peer: 'peer', ceiling: 'rs256' },
   { id: 'd', name: '(d) introspection', signatures: 0, targets: rs256, peer: 'peer' },
+  { id: 'c256', name: '(c) code + PKCE flow, 256 connections', signatures: 2, targets: crowded, peer: 'peer', ceiling: 'rs256' },
+  { id: 'd256', name: '(d) introspection, 256 connections', signatures: 0, targets: crowded, peer: 'peer' },
   { id: 'e', name: '(e) JWKS', signatures: 0, targets: [...rs256, 'kestrel'], peer: 'peer' },
   { id: 'f', name: '(f) discovery', signatures: 0, targets: [...rs256, 'kestrel'], peer: 'peer' },
 ];
 const targets = [
   { id: 'sqlite', name: 'ours, SQLite' },
   { id: 'postgresql', name: 'ours, PostgreSQL' },
+  { id: 'postgresql-scale', name: 'ours, PostgreSQL, 100k grants / 1M tokens' },
   { id: 'peer', name: 'oidc-provider' },
   { id: 'openiddict', name: 'OpenIddict' },
   { id: 'kestrel', name: 'bare Kestrel, fixed JSON' },
@@ -41,7 +46,10 @@ const process_ = (target) => lines.find((l) => l.target === target && l.meta ===
 /** Completed units per second: answers that did what the row measures (for (c), whole flows). */
 function rate(r, row) {
   if (!r) return undefined;
-  return (row === 'c' ? r.flows : r.ok) / (r.duration_us / 1e6);
+  return (isFlow(row) ? r.flows : r.ok) / (r.duration_us / 1e6);
+}
+function isFlow(row) {
+  return row === 'c' || row === 'c256';
 }
 const errors = (r) => r.bad + r.socket_errors;
 const entry = (target, row) => lines.find((l) => l.target === target && l.row === row);
@@ -49,7 +57,7 @@ const entry = (target, row) => lines.find((l) => l.target === target && l.row ==
 function cpuPerUnit(target, row) {
   const e = entry(target, row);
   if (!e || e.cpu_s === undefined) return undefined;
-  const units = row === 'c' ? e.result.flows : e.result.ok;
+  const units = isFlow(row) ? e.result.flows : e.result.ok;
   return units ? (e.cpu_s * 1e6) / units : undefined;
 }
 const ms = (us) => (us / 1000).toFixed(2);
@@ -130,13 +138,15 @@ const check = (label, value, goal, unit = 'x', higherIsBetter = true) => {
 // Issue 22's goals, set by this machine's limits: (e) and (f) against bare Kestrel serving the same bytes, (a) against
 // openssl's RS256 signatures per second, the database-bound rows against oidc-provider.
 const kestrel = { e: rate(result('kestrel', 'e'), 'e'), f: rate(result('kestrel', 'f'), 'f') };
-for (const target of ['sqlite', 'postgresql']) {
+for (const target of ['sqlite', 'postgresql', 'postgresql-scale']) {
   const name = targetName(target);
   const a = rate(result(target, 'a'), 'a');
   if (a && signPerSecond) check(`(a) ${name} vs RS256 limit (openssl speed)`, a / signPerSecond, 0.7, '%');
   check(`(b) ${name} vs oidc-provider`, ratios[`${target}.b`], 1);
   check(`(c) ${name} vs oidc-provider`, ratios[`${target}.c`], 1);
   check(`(d) ${name} vs oidc-provider`, ratios[`${target}.d`], target === 'sqlite' ? 1.5 : 1.2);
+  check(`(c256) ${name} vs oidc-provider`, ratios[`${target}.c256`], 1);
+  check(`(d256) ${name} vs oidc-provider`, ratios[`${target}.d256`], target === 'sqlite' ? 1.5 : 1.2);
   for (const row of ['e', 'f']) {
     const value = rate(result(target, row), row);
     if (value && kestrel[row]) check(`(${row}) ${name} vs bare Kestrel`, value / kestrel[row], 0.9, '%');

@@ -10,14 +10,17 @@
 # over loopback only. Rows (16 connections, a warm-up, then a measured run each):
 #   (a) client_credentials  (b) refresh-token rotation  (c) authorization code + PKCE with a signed-in user
 #   (d) introspection of a live access token  (e) GET JWKS  (f) GET discovery
+#   (c256) and (d256): (c) and (d) again with 256 connections (ours and the peer; OpenIddict is left out, it would take minutes)
+# then ours on PostgreSQL again with realistic table sizes (postgresql-scale: 100,000 live grants, 1,000,000 tokens and
+# 10,000 revoked jtis, bench/scale-seed.sql) for rows (b), (c), (d) and their 256-connection twins,
 # plus `openssl speed rsa2048` and `openssl speed ecdsap256` on the same core as the RS256 and ES256 ceilings, and after
 # the rows of each RS256 target, bench/race.mjs: 10 simultaneous redemptions of one refresh token, three rounds. It prints
 # one table (bench/report.mjs) and keeps the raw results and server logs in bench/results/<time>/ (gitignored).
 # BENCHMARKS.md explains every figure.
 #
 # Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (16),
-# BENCH_TARGETS ("sqlite postgresql kestrel peer openiddict sqlite-es256 peer-es256"; kestrel is bare Kestrel serving our
-# discovery and JWKS bytes, rows (e) and (f) only), BENCH_ROWS ("a b c d e f"; the ES256 targets run
+# BENCH_TARGETS ("sqlite postgresql postgresql-scale kestrel peer openiddict sqlite-es256 peer-es256"; kestrel is bare Kestrel
+# serving our discovery and JWKS bytes, rows (e) and (f) only), BENCH_ROWS ("a b c d e f c256 d256"; the ES256 targets run
 # only (a), and only when it is listed), BENCH_SERVER_CPU (0; a taskset list such as 0,1 also works), BENCH_LOAD_CPU (1),
 # BENCH_RACE_ROUNDS (3: rounds of bench/race.mjs per RS256 target).
 set -euo pipefail
@@ -27,8 +30,8 @@ repo=$(dirname "$here")
 duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-5}
 connections=${BENCH_CONNECTIONS:-16}
-targets=${BENCH_TARGETS:-sqlite postgresql kestrel peer openiddict sqlite-es256 peer-es256}
-rows=${BENCH_ROWS:-a b c d e f}
+targets=${BENCH_TARGETS:-sqlite postgresql postgresql-scale kestrel peer openiddict sqlite-es256 peer-es256}
+rows=${BENCH_ROWS:-a b c d e f c256 d256}
 server_cpu=${BENCH_SERVER_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
 export RACE_ROUNDS=${BENCH_RACE_ROUNDS:-3} # read by prepare.mjs: one fresh refresh token per round of race.mjs
@@ -148,6 +151,27 @@ record() { printf '%s\n' "$1" >>"$results_file"; }
 # ---------------------------------------------------------------------------------------------------------------
 es256_targets=" sqlite-es256 peer-es256 "
 rs256_wanted=false es256_wanted=false
+# only_rows LIST: the rows of BENCH_ROWS that are in LIST, in BENCH_ROWS' order.
+only_rows() {
+    local row
+    for row in $rows; do [[ " $1 " == *" $row "* ]] && printf '%s ' "$row"; done
+    return 0
+}
+
+# Issue 22 item 4: 100,000 live grants and 1,000,000 tokens (bench/scale-seed.sql), owned by the bench client, written
+# straight into the database our server has just migrated and seeded.
+seed_scale() {
+    local application counts
+    application=$(as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d identity -At \
+        -c "SELECT \"Id\" FROM \"Applications\" WHERE \"ClientId\" = '$CLIENT_ID'") || die "postgresql-scale: no bench client"
+    [[ -n $application ]] || die "postgresql-scale: the bench client is not in the database"
+    log "postgresql-scale: writing 100,000 grants and 1,000,000 tokens"
+    counts=$(as_postgres "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d identity -At -q -v application="$application" \
+        <"$here/scale-seed.sql" 2>>"$work/postgres-seed.log") || die "postgresql-scale: seeding failed (see $results/postgres-seed.log)"
+    log "postgresql-scale: grants|tokens|revoked jtis = $(tail -n 1 <<<"$counts")"
+    record "{\"target\":\"postgresql-scale\",\"meta\":\"scale\",\"counts\":\"$(tail -n 1 <<<"$counts")\"}"
+}
+
 for target in $targets; do
     if [[ $es256_targets == *" $target "* ]]; then es256_wanted=true; else rs256_wanted=true; fi
 done
@@ -172,7 +196,7 @@ fi
 # Build our server (Release) and the setup helper
 # ---------------------------------------------------------------------------------------------------------------
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql "* || " $targets " == *" sqlite-es256 "* ]]; then
+if [[ " $targets " == *" sqlite "* || " $targets " == *" postgresql"* || " $targets " == *" sqlite-es256 "* ]]; then
     log "building the server (Release)"
     # For this machine's runtime identifier: the server's csproj then precompiles it (ReadyToRun) for a faster start.
     rid=$(dotnet --info | awk '/^ *RID:/ { print $2; exit }')
@@ -367,14 +391,17 @@ run_rows() {
         RESOURCE=$resource timeout 300 node "$here/prepare.mjs" "$kind" "$base" "$dir" "$pool_size" "$alg" >&2 \
             || die "$target: preparing the runs failed"
     fi
-    local row phase seconds pool output ticks_before ticks_after load
+    local row phase seconds pool output ticks_before ticks_after load row_connections wrk_row
     for row in $target_rows; do
+        # (c256) and (d256) are (c) and (d) with 256 connections in flight.
+        row_connections=$connections wrk_row=$row
+        if [[ $row == *256 ]]; then row_connections=256 wrk_row=${row%256}; fi
         for phase in warmup measure; do
             if [[ $phase == warmup ]]; then seconds=$warmup; pool="$dir/refresh-warmup.txt"; else seconds=$duration; pool="$dir/refresh-measure.txt"; fi
             load=$(cut -d' ' -f1 /proc/loadavg)
             ticks_before=$(server_side_ticks)
-            output=$(timeout $((seconds + 30)) taskset -c "$load_cpu" wrk -t1 -c"$connections" -d"${seconds}s" --timeout 5s \
-                -s "$here/wrk/bench.lua" "$base" -- "$row" "$dir/wrk.conf" "$pool" 1 2>>"$work/$target-wrk.log") \
+            output=$(timeout $((seconds + 30)) taskset -c "$load_cpu" wrk -t1 -c"$row_connections" -d"${seconds}s" --timeout 5s \
+                -s "$here/wrk/bench.lua" "$base" -- "$wrk_row" "$dir/wrk.conf" "$pool" 1 2>>"$work/$target-wrk.log") \
                 || die "$target: wrk failed on row $row"
             ticks_after=$(server_side_ticks)
         done
@@ -414,10 +441,19 @@ for target in $targets; do
             stop_server
             stop_postgres
             ;;
+        postgresql-scale)
+            # The database-bound rows at realistic table sizes: the same server and cluster, seeded before the rows.
+            start_postgres
+            start_ours postgresql-scale PostgreSQL "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=identity" "$signing_key"
+            seed_scale
+            run_rows postgresql-scale "http://127.0.0.1:$ours_port" RS256 "$(only_rows "b c d c256 d256")"
+            stop_server
+            stop_postgres
+            ;;
         kestrel)
             # Only the two rows it can serve: (e) and (f).
             start_kestrel
-            run_rows kestrel "http://127.0.0.1:$kestrel_port" RS256 "$(for r in $rows; do [[ $r == e || $r == f ]] && printf '%s ' "$r"; done)"
+            run_rows kestrel "http://127.0.0.1:$kestrel_port" RS256 "$(only_rows "e f")"
             stop_server
             ;;
         peer)
@@ -427,7 +463,7 @@ for target in $targets; do
             ;;
         openiddict)
             start_openiddict openiddict "$signing_key"
-            run_rows openiddict "http://127.0.0.1:$openiddict_port" RS256 "$rows"
+            run_rows openiddict "http://127.0.0.1:$openiddict_port" RS256 "$(only_rows "a b c d e f")"
             stop_server
             ;;
         # The ES256 pair: only (a), the row the issue sets an ES256 target for; the others would repeat the RS256
