@@ -13,6 +13,8 @@ public sealed class AuthorizationCodeIssuer(UserClaimsReader users, TokenFamilie
     /// <summary>The code's opaque value; null when the signed-in account no longer exists.</summary>
     public async Task<string?> IssueAsync(AuthorizationRequest request, SignInSession session, CancellationToken cancellationToken)
     {
+        // The user read and the code's insert share one connection.
+        await using var connection = await families.HoldConnectionAsync(cancellationToken);
         var claims = await users.ReadAsync(session.Subject, request.Scopes, cancellationToken);
         if (claims is null)
         {

@@ -42,6 +42,49 @@ internal sealed class GrantQueries(NpgsqlPoolReset poolReset)
     public Task<int> ExecuteAsync(IdentityDbContext db, string sql, (string Name, object? Value)[] parameters, CancellationToken cancellationToken) =>
         RunAsync(db, sql, parameters, (command, ct) => command.ExecuteNonQueryAsync(ct), cancellationToken);
 
+    /// <summary>
+    /// Statements that must commit together (SQLite and SQL Server, which cannot chain DML in one statement), in a short
+    /// transaction of their own on the connection, or in the context's when one is open; the number of rows changed.
+    /// The transaction is ADO.NET's, not EF Core's: its wrapper, diagnostics and interceptors were about a twentieth of a
+    /// SQLite refresh, and nothing waits for this commit (AfterCommit work belongs to revocations, which use EF Core's).
+    /// </summary>
+    public async Task<int> ExecuteAtomicallyAsync(IdentityDbContext db, string sql, (string Name, object? Value)[] parameters,
+        CancellationToken cancellationToken)
+    {
+        var database = db.Database;
+        if (database.CurrentTransaction is not null)
+        {
+            return await ExecuteAsync(db, sql, parameters, cancellationToken);
+        }
+
+        await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = database.GetDbConnection();
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = transaction;
+            foreach (var (name, value) in parameters)
+            {
+                AddParameter(command, name, value);
+            }
+
+            var changed = await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return changed;
+        }
+        catch (DbException e)
+        {
+            poolReset.ClearIfBroken(database.GetDbConnection(), e);
+            throw;
+        }
+        finally
+        {
+            await database.CloseConnectionAsync();
+        }
+    }
+
     private static async Task<OAuthToken?> ReadTokenAsync(DbCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -55,9 +55,7 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
             return;
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await queries.ExecuteAsync(db, BatchedGrantAndTokenSql, parameters, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await queries.ExecuteAtomicallyAsync(db, BatchedGrantAndTokenSql, parameters, cancellationToken);
     }
 
     internal const string InsertGrantSql = """
@@ -115,10 +113,7 @@ internal sealed class GrantStore(IdentityDbContext db, TimeProvider time, Npgsql
             return await queries.ExecuteAsync(db, PostgresRedeemAndInsertSql, parameters, cancellationToken) == 1;
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var changed = await queries.ExecuteAsync(db, BatchedRedeemAndInsertSql(db.Database), parameters, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return changed == 2;
+        return await queries.ExecuteAtomicallyAsync(db, BatchedRedeemAndInsertSql(db.Database), parameters, cancellationToken) == 2;
     }
 
     internal const string RedeemSql = """

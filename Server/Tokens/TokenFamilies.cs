@@ -74,6 +74,12 @@ public sealed class TokenFamilies(IdentityDbContext db, TimeProvider time, Npgsq
         "Security: refresh token reuse detected for client {ClientId}, subject {Subject}; revoking family {AuthorizationId}");
 
     /// <summary>
+    /// Keeps the database connection open until disposed: a grant's lookup, its own reads and the redemption then share
+    /// one connection instead of opening one each (<see cref="HeldConnection"/>).
+    /// </summary>
+    public Task<HeldConnection> HoldConnectionAsync(CancellationToken cancellationToken) => HeldConnection.OpenAsync(db.Database, cancellationToken);
+
+    /// <summary>
     /// Starts a new family (an ad-hoc authorization) with its authorization code, both rows together: nothing
     /// half-written. A replayed code or a reused refresh token later revokes exactly this family, nothing else.
     /// Returns the code's opaque value.

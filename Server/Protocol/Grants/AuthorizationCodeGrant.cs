@@ -29,6 +29,7 @@ public sealed partial class AuthorizationCodeGrant(
             return Error(OAuthErrors.InvalidRequest, "code is required.");
         }
 
+        await using var connection = await families.HoldConnectionAsync(cancellationToken);
         var (code, refusal) = await families.FindCodeAsync(client, value, cancellationToken);
         if (code is null)
         {

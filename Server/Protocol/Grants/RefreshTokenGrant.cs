@@ -22,6 +22,7 @@ public sealed class RefreshTokenGrant(TokenFamilies families, AudienceResolver a
             return Error(OAuthErrors.InvalidRequest, "refresh_token is required.");
         }
 
+        await using var connection = await families.HoldConnectionAsync(cancellationToken);
         var (token, _) = await families.FindRefreshTokenAsync(client, value, cancellationToken);
         if (token is null)
         {
